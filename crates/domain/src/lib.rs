@@ -1,0 +1,33 @@
+//! The clinical rules of the bone marrow aspiration (BMA) pathway.
+//!
+//! Owns the pathway vocabulary and the rules between steps, one module per step as a clinician
+//! names it: [`patient`], [`order`], [`safety`], [`procedure`], [`specimen`], [`morphology`],
+//! [`report`], and the case's status machine in [`case`]. Who may do what is in [`role`].
+//!
+//! This crate never reads the clock, the environment, files, the network or a database:
+//! callers pass those facts in (a `now: Timestamp`, a `today: Date`), so every rule is a plain
+//! function a test can call. `.ci/run` fails if it ever depends on tokio, sqlx, axum, hyper or
+//! reqwest.
+//!
+//! Clinical facts cite `shared/docs/clinical-reference.md` (the "clinical reference") by section.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[macro_use]
+mod codes;
+pub mod case;
+pub mod error;
+pub mod ids;
+pub mod morphology;
+pub mod order;
+pub mod patient;
+pub mod procedure;
+pub mod report;
+pub mod role;
+pub mod safety;
+pub mod specimen;
+mod text;
+pub mod time;
+
+pub use error::FieldError;
+pub use text::{optional_text, required_text};

@@ -1,0 +1,78 @@
+//! Who may do what (design.md, "Roles"). The server asks [`Role::may`] before every step.
+
+code_enum! {
+    /// A staff role. Patients do not log in: they reach their own pages through a link.
+    pub enum Role : "role" {
+        Clinician => ("clinician", "Clinician"),
+        Proceduralist => ("proceduralist", "Proceduralist"),
+        Nurse => ("nurse", "Nurse"),
+        Technologist => ("technologist", "Laboratory technologist"),
+        Pathologist => ("pathologist", "Haematopathologist"),
+        Admin => ("admin", "Administrator"),
+    }
+}
+
+code_enum! {
+    /// Something a user asks to do.
+    pub enum Action : "action" {
+        ViewClinicalRecords => ("view-clinical-records", "view clinical records"),
+        RegisterPatient => ("register-patient", "register patients"),
+        PlaceOrder => ("place-order", "order a bone marrow aspiration"),
+        RecordSafetyCheck => ("record-safety-check", "record the safety check"),
+        RecordProcedure => ("record-procedure", "record the procedure"),
+        ReceiveSpecimens => ("receive-specimens", "receive specimens in the lab"),
+        RecordDifferential => ("record-differential", "record the differential count"),
+        DraftReport => ("draft-report", "draft the report"),
+        SignReport => ("sign-report", "sign reports"),
+        AmendReport => ("amend-report", "amend signed reports"),
+        ManageUsers => ("manage-users", "manage users"),
+    }
+}
+
+impl Role {
+    /// Whether this role may take `action`.
+    pub fn may(self, action: Action) -> bool {
+        use Action::*;
+        use Role::*;
+        match action {
+            // The administrator manages users and settings, never clinical content.
+            ViewClinicalRecords => self != Admin,
+            RegisterPatient => matches!(self, Clinician | Proceduralist | Nurse),
+            PlaceOrder => self == Clinician,
+            RecordSafetyCheck | RecordProcedure => matches!(self, Proceduralist | Nurse),
+            ReceiveSpecimens | RecordDifferential | DraftReport => {
+                matches!(self, Technologist | Pathologist)
+            }
+            SignReport | AmendReport => self == Pathologist,
+            ManageUsers => self == Admin,
+        }
+    }
+
+    /// A plain sentence for a refusal.
+    pub fn refusal(self, action: Action) -> String {
+        format!("Your role ({}) may not {}.", self.label().to_lowercase(), action.label())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_pathologist_signs_and_only_a_clinician_orders() {
+        for &role in Role::ALL {
+            assert_eq!(role.may(Action::SignReport), role == Role::Pathologist);
+            assert_eq!(role.may(Action::PlaceOrder), role == Role::Clinician);
+        }
+    }
+
+    #[test]
+    fn the_administrator_sees_no_clinical_content() {
+        assert!(!Role::Admin.may(Action::ViewClinicalRecords));
+        assert!(Role::Admin.may(Action::ManageUsers));
+        assert_eq!(
+            Role::Admin.refusal(Action::ViewClinicalRecords),
+            "Your role (administrator) may not view clinical records."
+        );
+    }
+}
