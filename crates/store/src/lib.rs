@@ -1,1 +1,70 @@
-//! placeholder
+//! Marrow's storage: one API over SQLite (the default, embedded) and PostgreSQL (for several
+//! app nodes on one database), with one migration set for both.
+//!
+//! Owns the schema (`migrations/`), the SQL, transactions, optimistic concurrency and the
+//! append-only, hash-chained audit log. It stores what `marrow-domain` decided: every status
+//! move calls [`marrow_domain::case::advance`] inside the transaction that writes it. It knows
+//! nothing of HTTP, templates or output formats.
+//!
+//! Every query is written once in a portable SQL subset and run through sqlx's runtime-selected
+//! `Any` driver; the backend is chosen by the URL ([`DatabaseUrl`]).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod audit;
+mod error;
+mod open;
+mod repo;
+mod rows;
+
+pub use audit::{AuditEntry, ChainCheck};
+pub use error::StoreError;
+pub use open::{Backend, DatabaseUrl};
+pub use repo::cases::{
+    CaseRecord, CaseSummary, DraftRecord, Recorded, ReportVersion, SpecimenRecord,
+};
+pub use repo::patients::PatientRecord;
+pub use repo::users::{UserRecord, UserRef};
+
+use marrow_domain::ids::UserId;
+use marrow_domain::time::Timestamp;
+
+/// Who did something, and when. Every change carries one, and it lands in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// The user who acted.
+    pub by: UserId,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// A handle on the database. Cheap to clone; clones share the connection pool.
+#[derive(Clone)]
+pub struct Store {
+    pool: sqlx::AnyPool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks that the database answers (for `/healthz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

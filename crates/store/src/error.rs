@@ -1,0 +1,65 @@
+//! The one error type of the store. Variants are decisions a caller can act on.
+
+use marrow_domain::FieldError;
+use marrow_domain::case::TransitionRefused;
+use marrow_domain::report::SignRefusal;
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL or its target is unusable (unknown scheme, missing folder,
+    /// unreachable server). The message names the problem and is safe to show.
+    #[error("{0}")]
+    Open(String),
+    /// A record does not exist.
+    #[error("{what} {id} does not exist")]
+    NotFound {
+        /// What kind of record.
+        what: &'static str,
+        /// Its id.
+        id: i64,
+    },
+    /// The value clashes with a stored one (e.g. an MRN already registered).
+    #[error(transparent)]
+    Conflict(FieldError),
+    /// A value given to the store is not acceptable (e.g. a blank amendment reason).
+    #[error(transparent)]
+    Invalid(FieldError),
+    /// Someone else saved first; the caller must reload.
+    #[error("the {what} was changed by someone else; reload it and try again")]
+    StaleWrite {
+        /// What was being saved.
+        what: &'static str,
+    },
+    /// The pathway does not allow this step now.
+    #[error(transparent)]
+    Refused(#[from] TransitionRefused),
+    /// The report is not ready to be signed.
+    #[error(transparent)]
+    SignRefused(#[from] SignRefusal),
+    /// A stored value does not parse: the database was changed outside Marrow.
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+    /// The database failed or could not be reached.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Whether the database itself is unavailable (for a 503 rather than a 500).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+            )
+        )
+    }
+}
+
+pub(crate) fn corrupt(e: FieldError) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}

@@ -1,0 +1,980 @@
+//! Cases: the order and every step after it. Each step is one transaction that starts by
+//! bumping the case's version (taking the case's lock on both backends), asks the domain whether
+//! the step is allowed from the current status, writes the facts, moves the status and appends
+//! the audit record.
+
+use marrow_domain::case::{CaseStatus, Step, advance};
+use marrow_domain::ids::{CaseId, PatientId, SpecimenId, UserId};
+use marrow_domain::morphology::{CellClass, Differential};
+use marrow_domain::order::{Order, OrderInput};
+use marrow_domain::procedure::{Position, ProcedureNote, Sedation, Side, Site};
+use marrow_domain::report::{
+    Adequacy, Cellularity, ReportContent, amendment_reason, ready_to_sign,
+};
+use marrow_domain::safety::{DrugClass, Inr, Medication, PlateletCount, SafetyFacts};
+use marrow_domain::specimen::{Destination, SpecimenStatus, SpecimenTaken, Tube};
+use marrow_domain::time::Timestamp;
+use serde_json::{Value, json};
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+
+use super::patients::{PATIENT_COLUMNS, PatientRecord, patient_from};
+use super::users::UserRef;
+use crate::audit::{Change, append};
+use crate::error::corrupt;
+use crate::rows::{col, flag, next_id, opt_timestamp, timestamp};
+use crate::{Stamp, Store, StoreError};
+
+/// A fact with who recorded it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded<T> {
+    /// The fact.
+    pub value: T,
+    /// Who recorded it.
+    pub by: UserRef,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// A specimen and where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecimenRecord {
+    /// Id (printed on its label).
+    pub id: SpecimenId,
+    /// Tube and destination.
+    pub specimen: SpecimenTaken,
+    /// Collected or received.
+    pub status: SpecimenStatus,
+    /// Who received it in the lab, and when.
+    pub received: Option<(UserRef, Timestamp)>,
+}
+
+/// The report draft being written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DraftRecord {
+    /// The content so far.
+    pub content: ReportContent,
+    /// The revision a save must name (optimistic concurrency).
+    pub revision: i64,
+    /// Last saved by.
+    pub by: UserRef,
+    /// Last saved at.
+    pub at: Timestamp,
+}
+
+/// A signed version of the report; never changed once written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportVersion {
+    /// 1 for the original sign-out, then one more per amendment.
+    pub version: i64,
+    /// What was signed.
+    pub content: ReportContent,
+    /// The differential as it was signed.
+    pub differential: Differential,
+    /// Why it was amended (absent for version 1).
+    pub amendment_reason: Option<String>,
+    /// The pathologist who signed.
+    pub signed_by: UserRef,
+    /// When.
+    pub signed_at: Timestamp,
+}
+
+/// A case with everything recorded so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRecord {
+    /// Id.
+    pub id: CaseId,
+    /// The patient.
+    pub patient: PatientRecord,
+    /// Where the case is.
+    pub status: CaseStatus,
+    /// Bumped by every change.
+    pub version: i64,
+    /// The order.
+    pub order: Recorded<Order>,
+    /// The safety check, once recorded.
+    pub safety: Option<Recorded<SafetyFacts>>,
+    /// The procedure note, once recorded.
+    pub procedure: Option<Recorded<ProcedureNote>>,
+    /// Specimens from the procedure note.
+    pub specimens: Vec<SpecimenRecord>,
+    /// The differential count, once recorded.
+    pub differential: Option<Recorded<Differential>>,
+    /// The report draft, while there is one.
+    pub draft: Option<DraftRecord>,
+    /// Signed versions, oldest first.
+    pub versions: Vec<ReportVersion>,
+}
+
+impl CaseRecord {
+    /// The latest signed version, if any.
+    pub fn current_report(&self) -> Option<&ReportVersion> {
+        self.versions.last()
+    }
+}
+
+/// One line of a case list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseSummary {
+    /// Case id.
+    pub id: CaseId,
+    /// The patient.
+    pub patient: PatientRecord,
+    /// Status.
+    pub status: CaseStatus,
+    /// The order.
+    pub order: Order,
+    /// When ordered.
+    pub ordered_at: Timestamp,
+}
+
+fn user_ref(row: &AnyRow, id_col: &str, name_col: &str) -> Result<UserRef, StoreError> {
+    Ok(UserRef { id: UserId(col(row, id_col)?), display_name: col(row, name_col)? })
+}
+
+fn order_from(row: &AnyRow) -> Result<Order, StoreError> {
+    let indication: String = col(row, "indication")?;
+    let lineages: String = col(row, "indication_lineages")?;
+    let text: Option<String> = col(row, "indication_text")?;
+    let sampling: String = col(row, "sampling")?;
+    let urgency: String = col(row, "urgency")?;
+    let details: Option<String> = col(row, "clinical_details")?;
+    let input = OrderInput {
+        indication: &indication,
+        lineages: lineages.split(',').filter(|s| !s.is_empty()).collect(),
+        indication_text: text.as_deref().unwrap_or(""),
+        sampling: &sampling,
+        urgency: &urgency,
+        clinical_details: details.as_deref().unwrap_or(""),
+    };
+    Order::parse(&input).map_err(corrupt)
+}
+
+fn status_from(row: &AnyRow) -> Result<CaseStatus, StoreError> {
+    let status: String = col(row, "status")?;
+    CaseStatus::parse(&status).map_err(corrupt)
+}
+
+fn content_from(row: &AnyRow) -> Result<ReportContent, StoreError> {
+    let adequacy: Option<String> = col(row, "adequacy")?;
+    let cellularity: Option<String> = col(row, "cellularity")?;
+    Ok(ReportContent {
+        adequacy: adequacy.map(|a| Adequacy::parse(&a)).transpose().map_err(corrupt)?,
+        cellularity: cellularity.map(|c| Cellularity::parse(&c)).transpose().map_err(corrupt)?,
+        morphology: col(row, "morphology")?,
+        interpretation: col(row, "interpretation")?,
+        comment: col(row, "comment")?,
+    })
+}
+
+/// The frozen form of a differential in a signed version: `blasts=12;lymphocytes=80`.
+fn differential_code(d: &Differential) -> String {
+    d.counts().map(|(c, n)| format!("{}={n}", c.code())).collect::<Vec<_>>().join(";")
+}
+
+fn differential_from_code(raw: &str) -> Result<Differential, StoreError> {
+    let mut counts = Vec::new();
+    for part in raw.split(';').filter(|p| !p.is_empty()) {
+        let (class, n) = part
+            .split_once('=')
+            .ok_or_else(|| StoreError::Corrupt(format!("differential {part:?}")))?;
+        let class = CellClass::parse(class).map_err(corrupt)?;
+        let n: u32 =
+            n.parse().map_err(|_| StoreError::Corrupt(format!("differential {part:?}")))?;
+        counts.push((class, n));
+    }
+    Ok(Differential::from_counts(counts))
+}
+
+fn order_json(o: &Order) -> Value {
+    json!({
+        "indication": o.indication.kind().code(),
+        "lineages": o.indication.lineages().iter().map(|l| l.code()).collect::<Vec<_>>(),
+        "indication_text": o.indication.other_text(),
+        "sampling": o.sampling.code(),
+        "urgency": o.urgency.code(),
+        "clinical_details": o.clinical_details,
+    })
+}
+
+fn safety_json(s: &SafetyFacts) -> Value {
+    json!({
+        "medications": s.medications.iter().map(|m| json!({
+            "name": m.name, "class": m.class.code(), "dose": m.dose,
+            "last_dose_at": m.last_dose_at.map(Timestamp::to_rfc3339),
+        })).collect::<Vec<_>>(),
+        "allergies": s.allergies,
+        "platelets": s.platelets.map(PlateletCount::per_nanolitre),
+        "inr": s.inr.map(|i| i.to_string()),
+        "bloods_taken_at": s.bloods_taken_at.map(Timestamp::to_rfc3339),
+        "sedation_planned": s.sedation_planned,
+        "escort_arranged": s.escort_arranged,
+        "immunocompromised": s.immunocompromised,
+    })
+}
+
+fn procedure_json(p: &ProcedureNote) -> Value {
+    json!({
+        "operator": p.operator,
+        "performed_at": p.performed_at.to_rfc3339(),
+        "site": p.site.code(), "side": p.side.code(), "position": p.position.code(),
+        "local_anaesthetic": p.local_anaesthetic,
+        "sedation": p.sedation.code(),
+        "specimens": p.specimens.iter().map(|s| json!({"tube": s.tube.code(), "destination": s.destination.code()})).collect::<Vec<_>>(),
+        "complications": p.complications,
+    })
+}
+
+fn differential_json(d: &Differential) -> Value {
+    Value::Object(d.counts().map(|(c, n)| (c.code().to_owned(), json!(n))).collect())
+}
+
+fn content_json(c: &ReportContent) -> Value {
+    json!({
+        "adequacy": c.adequacy.map(Adequacy::code),
+        "cellularity": c.cellularity.map(Cellularity::code),
+        "morphology": c.morphology,
+        "interpretation": c.interpretation,
+        "comment": c.comment,
+    })
+}
+
+/// Locks the case for this transaction and returns its status.
+async fn lock_case(
+    conn: &mut AnyConnection,
+    case: CaseId,
+    at: Timestamp,
+) -> Result<CaseStatus, StoreError> {
+    let status: Option<String> = sqlx::query_scalar(
+        "UPDATE cases SET version = version + 1, updated_at = $2 WHERE id = $1 RETURNING status",
+    )
+    .bind(case.0)
+    .bind(at.to_rfc3339())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let status = status.ok_or(StoreError::NotFound { what: "case", id: case.0 })?;
+    CaseStatus::parse(&status).map_err(corrupt)
+}
+
+async fn set_status(
+    conn: &mut AnyConnection,
+    case: CaseId,
+    status: CaseStatus,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE cases SET status = $2 WHERE id = $1")
+        .bind(case.0)
+        .bind(status.code())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Appends the audit record of a step, with the status move in both before and after.
+async fn audit_step(
+    conn: &mut AnyConnection,
+    stamp: Stamp,
+    case: CaseId,
+    step: Step,
+    (from, to): (CaseStatus, CaseStatus),
+    before: Option<Value>,
+    after: Value,
+) -> Result<(), StoreError> {
+    let action = format!("case.{}", step.code());
+    let before = Some(json!({"status": from.code(), "facts": before}));
+    let after = Some(json!({"status": to.code(), "facts": after}));
+    let change = Change { action: &action, entity: "case", entity_id: case.0, before, after };
+    append(conn, Some(stamp.by.0), stamp.at, change).await
+}
+
+impl Store {
+    /// Places an order for a registered patient; the case starts as `ordered`.
+    pub async fn place_order(
+        &self,
+        patient: PatientId,
+        order: &Order,
+        stamp: Stamp,
+    ) -> Result<CaseId, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id = next_id(&mut tx, "cases").await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM patients WHERE id = $1")
+            .bind(patient.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound { what: "patient", id: patient.0 });
+        }
+        let lineages: Vec<String> = order.indication.lineages().iter().map(|l| l.code()).collect();
+        sqlx::query(
+            "INSERT INTO cases (id, patient_id, status, version, indication, indication_lineages, indication_text,
+                                sampling, urgency, clinical_details, ordered_by, ordered_at, updated_at)
+             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+        )
+        .bind(id)
+        .bind(patient.0)
+        .bind(CaseStatus::Ordered.code())
+        .bind(order.indication.kind().code())
+        .bind(lineages.join(","))
+        .bind(order.indication.other_text())
+        .bind(order.sampling.code())
+        .bind(order.urgency.code())
+        .bind(order.clinical_details.as_deref())
+        .bind(stamp.by.0)
+        .bind(stamp.at.to_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        let after = json!({"status": CaseStatus::Ordered.code(), "patient_id": patient.0, "order": order_json(order)});
+        let change = Change {
+            action: "case.order",
+            entity: "case",
+            entity_id: id,
+            before: None,
+            after: Some(after),
+        };
+        append(&mut tx, Some(stamp.by.0), stamp.at, change).await?;
+        tx.commit().await?;
+        Ok(CaseId(id))
+    }
+
+    /// Records (or revises, before the procedure) the safety check facts.
+    pub async fn record_safety_check(
+        &self,
+        case: CaseId,
+        facts: &SafetyFacts,
+        stamp: Stamp,
+    ) -> Result<CaseStatus, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let from = lock_case(&mut tx, case, stamp.at).await?;
+        let to = advance(from, Step::SafetyCheck)?;
+        let before = self.safety_in(&mut tx, case).await?.map(|r| safety_json(&r.value));
+        for table in ["medications", "allergies", "safety_checks"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE case_id = $1"))
+                .bind(case.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO safety_checks (case_id, platelets, inr_hundredths, bloods_taken_at, sedation_planned,
+                                        escort_arranged, immunocompromised, recorded_by, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(case.0)
+        .bind(facts.platelets.map(|p| i64::from(p.per_nanolitre())))
+        .bind(facts.inr.map(|i| i64::from(i.hundredths())))
+        .bind(facts.bloods_taken_at.map(Timestamp::to_rfc3339))
+        .bind(i64::from(facts.sedation_planned))
+        .bind(i64::from(facts.escort_arranged))
+        .bind(i64::from(facts.immunocompromised))
+        .bind(stamp.by.0)
+        .bind(stamp.at.to_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        for (i, m) in facts.medications.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO medications (case_id, position, name, drug_class, dose, last_dose_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(case.0)
+            .bind(i as i64)
+            .bind(&m.name)
+            .bind(m.class.code())
+            .bind(&m.dose)
+            .bind(m.last_dose_at.map(Timestamp::to_rfc3339))
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (i, a) in facts.allergies.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO allergies (case_id, position, description) VALUES ($1, $2, $3)",
+            )
+            .bind(case.0)
+            .bind(i as i64)
+            .bind(a)
+            .execute(&mut *tx)
+            .await?;
+        }
+        set_status(&mut tx, case, to).await?;
+        audit_step(&mut tx, stamp, case, Step::SafetyCheck, (from, to), before, safety_json(facts))
+            .await?;
+        tx.commit().await?;
+        Ok(to)
+    }
+
+    /// Records the procedure note and its specimens.
+    pub async fn record_procedure(
+        &self,
+        case: CaseId,
+        note: &ProcedureNote,
+        stamp: Stamp,
+    ) -> Result<CaseStatus, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let from = lock_case(&mut tx, case, stamp.at).await?;
+        let to = advance(from, Step::Procedure)?;
+        sqlx::query(
+            "INSERT INTO procedures (case_id, operator, performed_at, site, side, position, local_anaesthetic,
+                                     sedation, complications, recorded_by, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(case.0)
+        .bind(&note.operator)
+        .bind(note.performed_at.to_rfc3339())
+        .bind(note.site.code())
+        .bind(note.side.code())
+        .bind(note.position.code())
+        .bind(&note.local_anaesthetic)
+        .bind(note.sedation.code())
+        .bind(note.complications.as_deref())
+        .bind(stamp.by.0)
+        .bind(stamp.at.to_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        for (i, s) in note.specimens.iter().enumerate() {
+            let id = next_id(&mut tx, "specimens").await?;
+            sqlx::query(
+                "INSERT INTO specimens (id, case_id, position, tube, destination, status) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(case.0)
+            .bind(i as i64)
+            .bind(s.tube.code())
+            .bind(s.destination.code())
+            .bind(SpecimenStatus::Collected.code())
+            .execute(&mut *tx)
+            .await?;
+        }
+        set_status(&mut tx, case, to).await?;
+        audit_step(&mut tx, stamp, case, Step::Procedure, (from, to), None, procedure_json(note))
+            .await?;
+        tx.commit().await?;
+        Ok(to)
+    }
+
+    /// Marks every specimen of the case received in the lab.
+    pub async fn receive_specimens(
+        &self,
+        case: CaseId,
+        stamp: Stamp,
+    ) -> Result<CaseStatus, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let from = lock_case(&mut tx, case, stamp.at).await?;
+        let to = advance(from, Step::ReceiveSpecimens)?;
+        let received = sqlx::query(
+            "UPDATE specimens SET status = $2, received_by = $3, received_at = $4 WHERE case_id = $1",
+        )
+        .bind(case.0)
+        .bind(SpecimenStatus::Received.code())
+        .bind(stamp.by.0)
+        .bind(stamp.at.to_rfc3339())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        set_status(&mut tx, case, to).await?;
+        let after = json!({"specimens_received": received});
+        audit_step(&mut tx, stamp, case, Step::ReceiveSpecimens, (from, to), None, after).await?;
+        tx.commit().await?;
+        Ok(to)
+    }
+
+    /// Records (or replaces, before sign-out) the differential count.
+    pub async fn record_differential(
+        &self,
+        case: CaseId,
+        differential: &Differential,
+        stamp: Stamp,
+    ) -> Result<CaseStatus, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let from = lock_case(&mut tx, case, stamp.at).await?;
+        let to = advance(from, Step::Differential)?;
+        let before =
+            self.differential_in(&mut tx, case).await?.map(|d| differential_json(&d.value));
+        sqlx::query("DELETE FROM differential_counts WHERE case_id = $1")
+            .bind(case.0)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM differentials WHERE case_id = $1")
+            .bind(case.0)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO differentials (case_id, recorded_by, recorded_at) VALUES ($1, $2, $3)",
+        )
+        .bind(case.0)
+        .bind(stamp.by.0)
+        .bind(stamp.at.to_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        for (class, cells) in differential.counts() {
+            sqlx::query(
+                "INSERT INTO differential_counts (case_id, cell_class, cells) VALUES ($1, $2, $3)",
+            )
+            .bind(case.0)
+            .bind(class.code())
+            .bind(i64::from(cells))
+            .execute(&mut *tx)
+            .await?;
+        }
+        set_status(&mut tx, case, to).await?;
+        audit_step(
+            &mut tx,
+            stamp,
+            case,
+            Step::Differential,
+            (from, to),
+            before,
+            differential_json(differential),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(to)
+    }
+
+    /// Saves the report draft. `expected_revision` is the revision the editor loaded (0 when
+    /// there was no draft); if someone saved since, the save is refused as a stale write.
+    /// Returns the new revision.
+    pub async fn save_report_draft(
+        &self,
+        case: CaseId,
+        content: &ReportContent,
+        expected_revision: i64,
+        stamp: Stamp,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let from = lock_case(&mut tx, case, stamp.at).await?;
+        let to = advance(from, Step::DraftReport)?;
+        let current = self.draft_in(&mut tx, case).await?;
+        let current_revision = current.as_ref().map_or(0, |d| d.revision);
+        if current_revision != expected_revision {
+            return Err(StoreError::StaleWrite { what: "report draft" });
+        }
+        sqlx::query("DELETE FROM report_drafts WHERE case_id = $1")
+            .bind(case.0)
+            .execute(&mut *tx)
+            .await?;
+        let revision = current_revision + 1;
+        sqlx::query(
+            "INSERT INTO report_drafts (case_id, adequacy, cellularity, morphology, interpretation, comment,
+                                        revision, updated_by, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(case.0)
+        .bind(content.adequacy.map(Adequacy::code))
+        .bind(content.cellularity.map(Cellularity::code))
+        .bind(content.morphology.as_deref())
+        .bind(content.interpretation.as_deref())
+        .bind(content.comment.as_deref())
+        .bind(revision)
+        .bind(stamp.by.0)
+        .bind(stamp.at.to_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        let before = current.map(|d| content_json(&d.content));
+        audit_step(
+            &mut tx,
+            stamp,
+            case,
+            Step::DraftReport,
+            (from, to),
+            before,
+            content_json(content),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(revision)
+    }
+
+    /// Signs the draft as version 1. The caller has checked the signer is a pathologist; the
+    /// domain checks the draft is complete.
+    pub async fn sign_report(&self, case: CaseId, stamp: Stamp) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let from = lock_case(&mut tx, case, stamp.at).await?;
+        let to = advance(from, Step::SignReport)?;
+        let draft = self.draft_in(&mut tx, case).await?;
+        let differential = self.differential_in(&mut tx, case).await?;
+        let content = draft.as_ref().map(|d| &d.content);
+        let counted = differential.as_ref().map(|d| &d.value);
+        ready_to_sign(content, counted)?;
+        let (Some(content), Some(counted)) = (content, counted) else {
+            return Err(StoreError::Corrupt("draft checked but missing".into()));
+        };
+        insert_version(&mut tx, case, 1, content, counted, None, stamp).await?;
+        set_status(&mut tx, case, to).await?;
+        let after = json!({"version": 1, "content": content_json(content), "differential": differential_json(counted)});
+        audit_step(&mut tx, stamp, case, Step::SignReport, (from, to), None, after).await?;
+        tx.commit().await?;
+        Ok(1)
+    }
+
+    /// Signs an amendment: a new version with its reason. Earlier versions stay as they were.
+    pub async fn amend_report(
+        &self,
+        case: CaseId,
+        content: &ReportContent,
+        reason: &str,
+        stamp: Stamp,
+    ) -> Result<i64, StoreError> {
+        let reason = amendment_reason(reason).map_err(StoreError::Invalid)?;
+        let mut tx = self.pool.begin().await?;
+        let from = lock_case(&mut tx, case, stamp.at).await?;
+        let to = advance(from, Step::AmendReport)?;
+        let versions = self.versions_in(&mut tx, case).await?;
+        let latest = versions
+            .last()
+            .ok_or_else(|| StoreError::Corrupt("signed case without a version".into()))?;
+        ready_to_sign(Some(content), Some(&latest.differential))?;
+        let version = latest.version + 1;
+        insert_version(&mut tx, case, version, content, &latest.differential, Some(&reason), stamp)
+            .await?;
+        set_status(&mut tx, case, to).await?;
+        let before =
+            Some(json!({"version": latest.version, "content": content_json(&latest.content)}));
+        let after = json!({"version": version, "reason": reason, "content": content_json(content)});
+        audit_step(&mut tx, stamp, case, Step::AmendReport, (from, to), before, after).await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    /// Cases, newest order first, optionally only in one status.
+    pub async fn cases(
+        &self,
+        status: Option<CaseStatus>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<CaseSummary>, StoreError> {
+        let filter = if status.is_some() { "WHERE c.status = $3" } else { "" };
+        let sql = format!(
+            "SELECT c.id, c.status, c.indication, c.indication_lineages, c.indication_text, c.sampling, c.urgency,
+                    c.clinical_details, c.ordered_at, {PATIENT_COLUMNS}
+             FROM cases c JOIN patients p ON p.id = c.patient_id {filter}
+             ORDER BY c.ordered_at DESC, c.id DESC LIMIT $1 OFFSET $2"
+        );
+        let mut query = sqlx::query(&sql).bind(limit).bind(offset);
+        if let Some(status) = status {
+            query = query.bind(status.code());
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CaseSummary {
+                    id: CaseId(col(r, "id")?),
+                    patient: patient_from(r)?,
+                    status: status_from(r)?,
+                    order: order_from(r)?,
+                    ordered_at: timestamp(r, "ordered_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The cases of one patient, newest first.
+    pub async fn cases_of_patient(
+        &self,
+        patient: PatientId,
+    ) -> Result<Vec<CaseSummary>, StoreError> {
+        let sql = format!(
+            "SELECT c.id, c.status, c.indication, c.indication_lineages, c.indication_text, c.sampling, c.urgency,
+                    c.clinical_details, c.ordered_at, {PATIENT_COLUMNS}
+             FROM cases c JOIN patients p ON p.id = c.patient_id WHERE c.patient_id = $1
+             ORDER BY c.ordered_at DESC, c.id DESC"
+        );
+        let rows = sqlx::query(&sql).bind(patient.0).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CaseSummary {
+                    id: CaseId(col(r, "id")?),
+                    patient: patient_from(r)?,
+                    status: status_from(r)?,
+                    order: order_from(r)?,
+                    ordered_at: timestamp(r, "ordered_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// How many cases there are.
+    pub async fn case_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(&self.pool).await?)
+    }
+
+    /// One case with everything recorded so far.
+    pub async fn case(&self, id: CaseId) -> Result<CaseRecord, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let row = sqlx::query(&format!(
+            "SELECT c.id, c.status, c.version, c.indication, c.indication_lineages, c.indication_text, c.sampling,
+                    c.urgency, c.clinical_details, c.ordered_by, c.ordered_at, u.display_name AS orderer,
+                    {PATIENT_COLUMNS}
+             FROM cases c JOIN patients p ON p.id = c.patient_id JOIN users u ON u.id = c.ordered_by
+             WHERE c.id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound { what: "case", id: id.0 })?;
+        Ok(CaseRecord {
+            id,
+            patient: patient_from(&row)?,
+            status: status_from(&row)?,
+            version: col(&row, "version")?,
+            order: Recorded {
+                value: order_from(&row)?,
+                by: user_ref(&row, "ordered_by", "orderer")?,
+                at: timestamp(&row, "ordered_at")?,
+            },
+            safety: self.safety_in(&mut conn, id).await?,
+            procedure: self.procedure_in(&mut conn, id).await?,
+            specimens: self.specimens_in(&mut conn, id).await?,
+            differential: self.differential_in(&mut conn, id).await?,
+            draft: self.draft_in(&mut conn, id).await?,
+            versions: self.versions_in(&mut conn, id).await?,
+        })
+    }
+
+    async fn safety_in(
+        &self,
+        conn: &mut AnyConnection,
+        case: CaseId,
+    ) -> Result<Option<Recorded<SafetyFacts>>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT s.*, u.display_name FROM safety_checks s JOIN users u ON u.id = s.recorded_by WHERE s.case_id = $1",
+        )
+        .bind(case.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let meds = sqlx::query(
+            "SELECT name, drug_class, dose, last_dose_at FROM medications WHERE case_id = $1 ORDER BY position",
+        )
+        .bind(case.0)
+        .fetch_all(&mut *conn)
+        .await?;
+        let medications = meds
+            .iter()
+            .map(|m| {
+                let class: String = col(m, "drug_class")?;
+                Ok(Medication {
+                    name: col(m, "name")?,
+                    class: DrugClass::parse(&class).map_err(corrupt)?,
+                    dose: col(m, "dose")?,
+                    last_dose_at: opt_timestamp(m, "last_dose_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let allergies: Vec<String> = sqlx::query_scalar(
+            "SELECT description FROM allergies WHERE case_id = $1 ORDER BY position",
+        )
+        .bind(case.0)
+        .fetch_all(&mut *conn)
+        .await?;
+        let platelets: Option<i64> = col(&row, "platelets")?;
+        let inr: Option<i64> = col(&row, "inr_hundredths")?;
+        let facts = SafetyFacts {
+            medications,
+            allergies,
+            platelets: platelets
+                .map(|p| PlateletCount::parse(&p.to_string()))
+                .transpose()
+                .map_err(corrupt)?,
+            inr: inr
+                .map(|i| u16::try_from(i).map(Inr::from_hundredths))
+                .transpose()
+                .map_err(|_| StoreError::Corrupt("inr".into()))?,
+            bloods_taken_at: opt_timestamp(&row, "bloods_taken_at")?,
+            sedation_planned: flag(&row, "sedation_planned")?,
+            escort_arranged: flag(&row, "escort_arranged")?,
+            immunocompromised: flag(&row, "immunocompromised")?,
+        };
+        Ok(Some(Recorded {
+            value: facts,
+            by: user_ref(&row, "recorded_by", "display_name")?,
+            at: timestamp(&row, "recorded_at")?,
+        }))
+    }
+
+    async fn procedure_in(
+        &self,
+        conn: &mut AnyConnection,
+        case: CaseId,
+    ) -> Result<Option<Recorded<ProcedureNote>>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT p.*, u.display_name FROM procedures p JOIN users u ON u.id = p.recorded_by WHERE p.case_id = $1",
+        )
+        .bind(case.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let code = |name: &str| -> Result<String, StoreError> { col(&row, name) };
+        let specimens =
+            self.specimens_in(conn, case).await?.into_iter().map(|s| s.specimen).collect();
+        let note = ProcedureNote {
+            operator: col(&row, "operator")?,
+            performed_at: timestamp(&row, "performed_at")?,
+            site: Site::parse(&code("site")?).map_err(corrupt)?,
+            side: Side::parse(&code("side")?).map_err(corrupt)?,
+            position: Position::parse(&code("position")?).map_err(corrupt)?,
+            local_anaesthetic: col(&row, "local_anaesthetic")?,
+            sedation: Sedation::parse(&code("sedation")?).map_err(corrupt)?,
+            specimens,
+            complications: col(&row, "complications")?,
+        };
+        Ok(Some(Recorded {
+            value: note,
+            by: user_ref(&row, "recorded_by", "display_name")?,
+            at: timestamp(&row, "recorded_at")?,
+        }))
+    }
+
+    async fn specimens_in(
+        &self,
+        conn: &mut AnyConnection,
+        case: CaseId,
+    ) -> Result<Vec<SpecimenRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.tube, s.destination, s.status, s.received_by, s.received_at, u.display_name
+             FROM specimens s LEFT JOIN users u ON u.id = s.received_by WHERE s.case_id = $1 ORDER BY s.position",
+        )
+        .bind(case.0)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let tube: String = col(r, "tube")?;
+                let destination: String = col(r, "destination")?;
+                let status: String = col(r, "status")?;
+                let received_by: Option<i64> = col(r, "received_by")?;
+                let received_at = opt_timestamp(r, "received_at")?;
+                let received = match (received_by, received_at) {
+                    (Some(id), Some(at)) => Some((
+                        UserRef { id: UserId(id), display_name: col(r, "display_name")? },
+                        at,
+                    )),
+                    _ => None,
+                };
+                Ok(SpecimenRecord {
+                    id: SpecimenId(col(r, "id")?),
+                    specimen: SpecimenTaken {
+                        tube: Tube::parse(&tube).map_err(corrupt)?,
+                        destination: Destination::parse(&destination).map_err(corrupt)?,
+                    },
+                    status: SpecimenStatus::parse(&status).map_err(corrupt)?,
+                    received,
+                })
+            })
+            .collect()
+    }
+
+    async fn differential_in(
+        &self,
+        conn: &mut AnyConnection,
+        case: CaseId,
+    ) -> Result<Option<Recorded<Differential>>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT d.recorded_by, d.recorded_at, u.display_name FROM differentials d JOIN users u ON u.id = d.recorded_by
+             WHERE d.case_id = $1",
+        )
+        .bind(case.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let rows =
+            sqlx::query("SELECT cell_class, cells FROM differential_counts WHERE case_id = $1")
+                .bind(case.0)
+                .fetch_all(&mut *conn)
+                .await?;
+        let mut counts = Vec::new();
+        for r in &rows {
+            let class: String = col(r, "cell_class")?;
+            let cells: i64 = col(r, "cells")?;
+            let cells =
+                u32::try_from(cells).map_err(|_| StoreError::Corrupt("cell count".into()))?;
+            counts.push((CellClass::parse(&class).map_err(corrupt)?, cells));
+        }
+        Ok(Some(Recorded {
+            value: Differential::from_counts(counts),
+            by: user_ref(&row, "recorded_by", "display_name")?,
+            at: timestamp(&row, "recorded_at")?,
+        }))
+    }
+
+    async fn draft_in(
+        &self,
+        conn: &mut AnyConnection,
+        case: CaseId,
+    ) -> Result<Option<DraftRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT d.*, u.display_name FROM report_drafts d JOIN users u ON u.id = d.updated_by WHERE d.case_id = $1",
+        )
+        .bind(case.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+        row.map(|r| {
+            Ok(DraftRecord {
+                content: content_from(&r)?,
+                revision: col(&r, "revision")?,
+                by: user_ref(&r, "updated_by", "display_name")?,
+                at: timestamp(&r, "updated_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn versions_in(
+        &self,
+        conn: &mut AnyConnection,
+        case: CaseId,
+    ) -> Result<Vec<ReportVersion>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT v.*, u.display_name FROM report_versions v JOIN users u ON u.id = v.signed_by
+             WHERE v.case_id = $1 ORDER BY v.version",
+        )
+        .bind(case.0)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let frozen: String = col(r, "differential")?;
+                Ok(ReportVersion {
+                    version: col(r, "version")?,
+                    content: content_from(r)?,
+                    differential: differential_from_code(&frozen)?,
+                    amendment_reason: col(r, "amendment_reason")?,
+                    signed_by: user_ref(r, "signed_by", "display_name")?,
+                    signed_at: timestamp(r, "signed_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+async fn insert_version(
+    conn: &mut AnyConnection,
+    case: CaseId,
+    version: i64,
+    content: &ReportContent,
+    differential: &Differential,
+    reason: Option<&str>,
+    stamp: Stamp,
+) -> Result<(), StoreError> {
+    let missing = |what: &str| StoreError::Corrupt(format!("checked report without {what}"));
+    sqlx::query(
+        "INSERT INTO report_versions (case_id, version, adequacy, cellularity, morphology, interpretation, comment,
+                                      differential, amendment_reason, signed_by, signed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(case.0)
+    .bind(version)
+    .bind(content.adequacy.ok_or_else(|| missing("adequacy"))?.code())
+    .bind(content.cellularity.ok_or_else(|| missing("cellularity"))?.code())
+    .bind(content.morphology.as_deref())
+    .bind(content.interpretation.as_deref().ok_or_else(|| missing("interpretation"))?)
+    .bind(content.comment.as_deref())
+    .bind(differential_code(differential))
+    .bind(reason)
+    .bind(stamp.by.0)
+    .bind(stamp.at.to_rfc3339())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

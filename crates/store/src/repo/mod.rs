@@ -1,0 +1,3 @@
+pub(crate) mod cases;
+pub(crate) mod patients;
+pub(crate) mod users;
