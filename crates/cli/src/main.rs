@@ -1,1 +1,301 @@
-fn main() {}
+//! `marrow`: run the server, migrate the database, manage users and API tokens.
+//!
+//! The only production crate where `anyhow` appears: every error ends here as one line on
+//! stderr and exit status 1, never a panic or a backtrace.
+
+mod demo;
+
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use marrow_domain::role::{Role, check_new_password, parse_username};
+use marrow_server::{AppState, Clock, Config, SystemClock, auth};
+use marrow_store::{Backend, DatabaseUrl, Store};
+
+/// Marrow runs a hospital's bone marrow aspiration service, from order to signed report.
+#[derive(Debug, Parser)]
+#[command(name = "marrow", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    db: DatabaseArg,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct DatabaseArg {
+    /// Database URL: sqlite://PATH (created if missing) or postgres://USER:PASSWORD@HOST/DB.
+    #[arg(
+        long = "database",
+        env = "MARROW_DATABASE_URL",
+        default_value = "sqlite://marrow.db",
+        global = true
+    )]
+    url: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the web server (pages and JSON API).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "MARROW_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Fill an empty database with synthetic patients, cases at every step and one demo
+        /// user per role; their passwords are printed once.
+        #[arg(long)]
+        demo: bool,
+        /// Mark cookies Secure (set this when Marrow is served over HTTPS).
+        #[arg(long, env = "MARROW_SECURE_COOKIES")]
+        secure_cookies: bool,
+    },
+    /// Create the database if needed and apply pending migrations.
+    Migrate,
+    /// Manage staff users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Add N synthetic cases for benchmarks (never on a clinical database).
+    #[command(hide = true)]
+    SeedSynthetic {
+        #[arg(long, default_value_t = 10_000)]
+        cases: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user. The password is read from standard input, or asked for twice at a terminal.
+    Add {
+        /// clinician, proceduralist, nurse, technologist, pathologist or admin
+        #[arg(long)]
+        role: String,
+        /// Name shown on records (defaults to the username).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Login name.
+        name: String,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Print a new API bearer token for a user (shown once; store it safely).
+    Create {
+        /// The user's login name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the audit hash chain and report the first broken record.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MARROW_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+async fn open(db: &DatabaseArg) -> anyhow::Result<Store> {
+    let url = DatabaseUrl::parse(&db.url)?;
+    let (store, opened) = Store::open(&url).await?;
+    if opened.created {
+        tracing::info!("created a new database: {}", url.describe());
+    }
+    if opened.migrations_applied > 0 {
+        tracing::info!(
+            count = opened.migrations_applied,
+            "applied migrations to {}",
+            url.describe()
+        );
+    }
+    Ok(store)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { listen, demo, secure_cookies } => {
+            serve(&cli.db, &listen, demo, secure_cookies).await
+        }
+        Command::Migrate => {
+            let store = open(&cli.db).await?;
+            println!("database is up to date ({})", backend_name(store.backend()));
+            Ok(())
+        }
+        Command::User(UserCommand::Add { role, display_name, name }) => {
+            let username = parse_username(&name)?;
+            let role = Role::parse(&role)?;
+            let display_name = display_name.unwrap_or_else(|| username.clone());
+            let display_name = marrow_domain::required_text("display-name", &display_name, 200)?;
+            let password = read_new_password()?;
+            let store = open(&cli.db).await?;
+            let hash = auth::hash_password(&password).map_err(|e| anyhow!("{e}"))?;
+            let id = store
+                .create_user(&username, &display_name, role, &hash, None, SystemClock.now())
+                .await?;
+            println!("added user {username} ({}) with id {id}", role.label());
+            Ok(())
+        }
+        Command::User(UserCommand::List) => {
+            let store = open(&cli.db).await?;
+            for u in store.users().await? {
+                let active = if u.active { "" } else { " (inactive)" };
+                println!("{:<20} {:<14} {}{active}", u.username, u.role.code(), u.display_name);
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { name }) => {
+            let username = parse_username(&name)?;
+            let store = open(&cli.db).await?;
+            let (user, _) = store.user_for_login(&username).await?.ok_or_else(|| {
+                anyhow!("no user is called {username:?}; add one with `marrow user add`")
+            })?;
+            let token = auth::new_token();
+            store.create_api_token(user.id, &auth::token_hash(&token), SystemClock.now()).await?;
+            eprintln!(
+                "API token for {username} (shown once; send it as `Authorization: Bearer TOKEN`):"
+            );
+            println!("{token}");
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let store = open(&cli.db).await?;
+            let check = store.verify_audit_chain().await?;
+            match check.first_broken {
+                None => {
+                    println!("audit chain intact: {} records", check.records);
+                    Ok(())
+                }
+                Some(id) => bail!(
+                    "audit chain broken at record {id} of {}: a record was edited, deleted or reordered",
+                    check.records
+                ),
+            }
+        }
+        Command::SeedSynthetic { cases } => {
+            let store = open(&cli.db).await?;
+            demo::seed_synthetic(&store, cases, SystemClock.now()).await?;
+            println!("added {cases} synthetic cases");
+            Ok(())
+        }
+    }
+}
+
+fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "SQLite",
+        Backend::Postgres => "PostgreSQL",
+    }
+}
+
+fn read_new_password() -> anyhow::Result<String> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password (at least 12 characters): ")
+            .context("cannot read the password")?;
+        let again = rpassword::prompt_password("Same password again: ")
+            .context("cannot read the password")?;
+        if first != again {
+            bail!("the two passwords differ");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    check_new_password(&password)?;
+    Ok(password)
+}
+
+async fn serve(
+    db: &DatabaseArg,
+    listen: &str,
+    demo: bool,
+    secure_cookies: bool,
+) -> anyhow::Result<()> {
+    let addr: SocketAddr = listen
+        .parse()
+        .map_err(|_| anyhow!("--listen {listen:?} is not an address such as 127.0.0.1:8080"))?;
+    let store = open(db).await?;
+    if demo {
+        if store.patient_count().await? == 0 {
+            let users = demo::fill(&store, SystemClock.now()).await?;
+            println!("Demo data added. Demo users (passwords are shown only now):");
+            for (username, role, password) in users {
+                println!("  {username:<14} {role:<26} {password}");
+            }
+        } else {
+            tracing::info!("the database already holds patients; demo data was not added");
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let config = Config { secure_cookies, ..Config::default() };
+    let app = marrow_server::app(AppState::new(store.clone(), config));
+    tracing::info!("Marrow is listening on http://{addr}");
+    marrow_server::serve(listener, app, shutdown_signal()).await.context("the server stopped")?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

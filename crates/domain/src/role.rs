@@ -76,3 +76,45 @@ mod tests {
         );
     }
 }
+
+/// A staff login name: 2–40 lower-case letters, digits, dots, hyphens or underscores.
+pub fn parse_username(raw: &str) -> Result<String, crate::FieldError> {
+    let name = raw.trim().to_ascii_lowercase();
+    let ok = (2..=40).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if !ok {
+        return Err(crate::FieldError::new(
+            "username",
+            "use 2 to 40 letters, digits, dots, hyphens or underscores",
+        ));
+    }
+    Ok(name)
+}
+
+/// A new password: at least 12 characters (NIST SP 800-63B favours length over composition
+/// rules), at most 128.
+pub fn check_new_password(raw: &str) -> Result<(), crate::FieldError> {
+    let len = raw.chars().count();
+    if len < 12 {
+        return Err(crate::FieldError::new("password", "must be at least 12 characters long"));
+    }
+    if len > 128 {
+        return Err(crate::FieldError::new("password", "must be at most 128 characters long"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod account_tests {
+    use super::*;
+
+    #[test]
+    fn usernames_and_passwords_are_checked() {
+        assert_eq!(parse_username(" Path.One ").unwrap(), "path.one");
+        assert_eq!(parse_username("a b").unwrap_err().field, "username");
+        assert_eq!(check_new_password("short").unwrap_err().field, "password");
+        assert!(check_new_password("correct horse battery").is_ok());
+    }
+}

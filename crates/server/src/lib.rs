@@ -1,1 +1,134 @@
-//! placeholder
+//! Marrow's HTTP server: the HTML pages and the JSON API for every pathway step.
+//!
+//! Owns the axum router, sessions and roles, the one [`Clock`], and the mapping of errors to
+//! responses. It holds no SQL (that is `marrow-store`) and no clinical rules (those are
+//! `marrow-domain`): a handler parses input into domain types, asks the domain whether the
+//! user's role may act, and hands the decision to the store.
+//!
+//! # Layout
+//! - `auth`: passwords (argon2id), session cookies, CSRF, bearer tokens.
+//! - `pages`: server-rendered HTML pages (askama templates in `templates/`).
+//! - `api`: JSON under `/api/v1/`, documented by the OpenAPI 3.1 document at
+//!   `/api/openapi.json`.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod api;
+pub mod auth;
+mod clock;
+mod error;
+mod forms;
+mod pages;
+mod views;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use marrow_store::Store;
+
+pub use api::ApiDoc;
+pub use clock::{Clock, FixedClock, SystemClock};
+
+/// Settings the server runs with, loaded once at start and passed down.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Mark cookies `Secure` (set when Marrow is served over HTTPS).
+    pub secure_cookies: bool,
+    /// How long a login session lasts, in seconds.
+    pub session_seconds: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // A working shift plus handover.
+        Self { secure_cookies: false, session_seconds: 12 * 3600 }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// The only source of "now".
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// State with the system clock.
+    pub fn new(store: Store, config: Config) -> Self {
+        Self { store, clock: Arc::new(SystemClock), config: Arc::new(config) }
+    }
+}
+
+/// The whole application as a router, without a socket (tests can call it directly).
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/static/marrow.css", get(stylesheet))
+        .merge(pages::router())
+        .merge(api::router())
+        .layer(axum::middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// Serves `app` on an already-bound listener until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => axum::Json(serde_json::json!({"status": "ok", "database": "ok"})).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: database unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({"status": "unavailable", "database": "unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("../static/marrow.css"),
+    )
+        .into_response()
+}
+
+async fn security_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // Clinical pages must not linger in shared caches or the back-forward cache of a ward PC.
+    headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    response
+}

@@ -174,8 +174,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let mut prev = GENESIS.to_owned();
-        let mut expected_id = 1;
-        for r in &rows {
+        for (expected_id, r) in (1_i64..).zip(rows.iter()) {
             let id: i64 = col(r, "id")?;
             let at: String = col(r, "at")?;
             let before: Option<String> = col(r, "before_json")?;
@@ -199,7 +198,6 @@ impl Store {
                 return Ok(ChainCheck { records: rows.len() as u64, first_broken: Some(id) });
             }
             prev = stored;
-            expected_id += 1;
         }
         Ok(ChainCheck { records: rows.len() as u64, first_broken: None })
     }

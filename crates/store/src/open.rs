@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Executor};
+use sqlx::{ConnectOptions, Connection, Executor};
 
 use crate::{Store, StoreError};
 
@@ -104,15 +104,13 @@ impl Store {
 
     /// Applies pending migrations; returns how many were applied.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
-        let applied_before: i64 = match sqlx::query_scalar::<_, i64>(
+        // Before the first migration there is no table to count from: that is zero.
+        let applied_before: i64 = sqlx::query_scalar::<_, i64>(
             "SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE",
         )
         .fetch_one(&self.pool)
         .await
-        {
-            Ok(n) => n,
-            Err(_) => 0, // no migrations table yet
-        };
+        .unwrap_or_default();
         MIGRATOR.run(&self.pool).await?;
         let total = MIGRATOR.iter().count();
         Ok(total.saturating_sub(usize::try_from(applied_before).unwrap_or(0)))
@@ -184,20 +182,32 @@ async fn open_postgres(url: &DatabaseUrl, raw: &str) -> Result<sqlx::AnyPool, St
     let options: AnyConnectOptions = raw
         .parse()
         .map_err(|_| StoreError::Open(format!("{} is not a valid URL", url.describe())))?;
+    let fail = |reason: String| {
+        StoreError::Open(format!("cannot connect to {}: {reason}", url.describe()))
+    };
+    // One direct connection first: the pool would retry until its timeout and report only
+    // "timed out", hiding "connection refused" or "password authentication failed".
+    let probe =
+        tokio::time::timeout(Duration::from_secs(10), sqlx::AnyConnection::connect_with(&options))
+            .await
+            .map_err(|_| fail("no answer within 10 seconds".into()))?;
+    let probe = probe.map_err(|e| fail(pg_reason(&e)))?;
+    drop(probe);
     AnyPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
         .await
-        .map_err(|e| {
-            let reason = match &e {
-                sqlx::Error::Io(io) => io.to_string(),
-                sqlx::Error::Database(db) => db.message().to_owned(),
-                sqlx::Error::PoolTimedOut => "timed out".into(),
-                other => other.to_string(),
-            };
-            StoreError::Open(format!("cannot connect to {}: {reason}", url.describe()))
-        })
+        .map_err(|e| fail(pg_reason(&e)))
+}
+
+fn pg_reason(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::Database(db) => db.message().to_owned(),
+        sqlx::Error::PoolTimedOut => "timed out".into(),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -36,10 +36,10 @@ pub(crate) fn patient_from(row: &AnyRow) -> Result<PatientRecord, StoreError> {
         date_of_birth: &date_of_birth,
         sex: &sex,
     };
-    // Stored rows were valid when written; "today" far in the future only relaxes the check.
-    let far_future =
-        Date::from_ymd(9999, 12, 31).ok_or_else(|| StoreError::Corrupt("date".into()))?;
-    let patient = Patient::parse(&input, far_future).map_err(corrupt)?;
+    // Stored rows were valid when written. Parsing "as of" the birth date itself passes the
+    // checks that depend on the day of registration (not in the future, at most 130 years).
+    let as_of = Date::parse("date_of_birth", &date_of_birth).map_err(corrupt)?;
+    let patient = Patient::parse(&input, as_of).map_err(corrupt)?;
     Ok(PatientRecord { id: PatientId(col(row, "patient_id")?), patient })
 }
 

@@ -1,0 +1,308 @@
+//! Synthetic demo data: obviously fake patients with cases at every step of the pathway, and
+//! one demo user per role. Everything goes through the same domain parsing and store calls as
+//! real input, so the demo can never hold a state the pathway forbids.
+
+use anyhow::Context;
+use marrow_domain::ids::{CaseId, UserId};
+use marrow_domain::morphology::Differential;
+use marrow_domain::order::{Order, OrderInput};
+use marrow_domain::patient::{Patient, PatientInput};
+use marrow_domain::procedure::{ProcedureInput, ProcedureNote};
+use marrow_domain::report::{ReportContent, ReportInput};
+use marrow_domain::role::Role;
+use marrow_domain::safety::{MedicationInput, SafetyFacts, SafetyInput};
+use marrow_domain::time::{Date, Timestamp};
+use marrow_server::auth;
+use marrow_store::{Stamp, Store};
+
+/// The demo staff: one per role.
+struct Staff {
+    clinician: UserId,
+    nurse: UserId,
+    technologist: UserId,
+    pathologist: UserId,
+}
+
+const HOUR: i64 = 3600;
+const DAY: i64 = 24 * HOUR;
+
+/// How far along the pathway a demo case goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    Ordered,
+    Checked,
+    Performed,
+    InLab,
+    Reported,
+    Amended,
+}
+
+const STAGES: [Stage; 6] = [
+    Stage::Ordered,
+    Stage::Checked,
+    Stage::Performed,
+    Stage::InLab,
+    Stage::Reported,
+    Stage::Amended,
+];
+
+/// Fills an empty database; returns (username, role, password) of each demo user.
+pub async fn fill(store: &Store, now: Timestamp) -> anyhow::Result<Vec<(String, String, String)>> {
+    let mut printed = Vec::new();
+    let mut ids = std::collections::HashMap::new();
+    for &role in Role::ALL {
+        let username = role.code().to_owned();
+        let display = format!("Demo {}", role.label());
+        // 20 random hex characters: 80 bits, plenty for a demo and above the 12-character rule.
+        let password = auth::new_token()[..20].to_owned();
+        let hash = auth::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let id = store.create_user(&username, &display, role, &hash, None, now).await?;
+        ids.insert(role, id);
+        printed.push((username, role.label().to_owned(), password));
+    }
+    let staff = Staff {
+        clinician: ids[&Role::Clinician],
+        nurse: ids[&Role::Nurse],
+        technologist: ids[&Role::Technologist],
+        pathologist: ids[&Role::Pathologist],
+    };
+    let people = [
+        ("Synthetic", "Alex", "1958-03-14", "female"),
+        ("Example", "Sam", "1971-11-02", "male"),
+        ("Placeholder", "Robin", "1949-07-23", "female"),
+        ("Fictional", "Jordan", "1983-01-30", "male"),
+        ("Specimen", "Kim", "1966-09-09", "other"),
+        ("Testcase", "Chris", "1990-05-17", "female"),
+        ("Mockperson", "Lee", "1977-12-01", "male"),
+    ];
+    let indications = [
+        (
+            "abnormal-blood-counts",
+            vec!["platelets-low", "neutrophils-low"],
+            "aspirate-trephine",
+            "routine",
+        ),
+        ("suspected-blood-cancer", vec![], "aspirate-trephine", "urgent"),
+        ("staging", vec![], "aspirate-trephine", "routine"),
+        ("known-blood-cancer-monitoring", vec![], "aspirate", "routine"),
+        ("before-transplant", vec![], "aspirate-trephine", "routine"),
+        ("after-transplant", vec![], "aspirate", "routine"),
+        ("abnormal-blood-counts", vec!["red-cells-low"], "aspirate", "urgent"),
+    ];
+    let today = Date::of(now);
+    for (i, ((family, given, dob, sex), (indication, lineages, sampling, urgency))) in
+        people.iter().zip(indications).enumerate()
+    {
+        let mrn = format!("DEMO-{:04}", i + 1);
+        let patient = Patient::parse(
+            &PatientInput {
+                mrn: &mrn,
+                family_name: family,
+                given_name: given,
+                date_of_birth: dob,
+                sex,
+            },
+            today,
+        )?;
+        let start = now.plus_seconds(-(7 - i as i64) * DAY);
+        let pid = store.create_patient(&patient, Stamp { by: staff.clinician, at: start }).await?;
+        let order = Order::parse(&OrderInput {
+            indication,
+            lineages,
+            sampling,
+            urgency,
+            clinical_details: "Synthetic demo case. FBC and film attached in the demo narrative only.",
+            ..OrderInput::default()
+        })?;
+        let case = store.place_order(pid, &order, Stamp { by: staff.clinician, at: start }).await?;
+        let stage = STAGES.get(i).copied().unwrap_or(Stage::Ordered);
+        walk(store, &staff, case, &order, stage, start, i)
+            .await
+            .with_context(|| format!("demo case {i}"))?;
+    }
+    Ok(printed)
+}
+
+/// Adds `cases` synthetic cases spread evenly over every stage, for load tests.
+pub async fn seed_synthetic(store: &Store, cases: u32, now: Timestamp) -> anyhow::Result<()> {
+    let mut ids = std::collections::HashMap::new();
+    for role in [Role::Clinician, Role::Nurse, Role::Technologist, Role::Pathologist] {
+        let username = format!("seed-{}", role.code());
+        let id = match store.user_for_login(&username).await? {
+            Some((u, _)) => u.id,
+            None => {
+                // An unusable hash: seed users exist only to sign the synthetic records.
+                store
+                    .create_user(&username, &format!("Seed {}", role.label()), role, "!", None, now)
+                    .await?
+            }
+        };
+        ids.insert(role, id);
+    }
+    let staff = Staff {
+        clinician: ids[&Role::Clinician],
+        nurse: ids[&Role::Nurse],
+        technologist: ids[&Role::Technologist],
+        pathologist: ids[&Role::Pathologist],
+    };
+    let offset = store.patient_count().await?;
+    let today = Date::of(now);
+    for n in 0..cases {
+        let mrn = format!("SEED-{:06}", offset + i64::from(n) + 1);
+        let dob = format!("19{:02}-0{}-1{}", 40 + n % 55, 1 + n % 9, n % 10);
+        let patient = Patient::parse(
+            &PatientInput {
+                mrn: &mrn,
+                family_name: "Seedpatient",
+                given_name: "Synthetic",
+                date_of_birth: &dob,
+                sex: "unknown",
+            },
+            today,
+        )?;
+        let start = now.plus_seconds(-i64::from(n) * 600);
+        let pid = store.create_patient(&patient, Stamp { by: staff.clinician, at: start }).await?;
+        let order = Order::parse(&OrderInput {
+            indication: "suspected-blood-cancer",
+            sampling: "aspirate-trephine",
+            urgency: "routine",
+            ..OrderInput::default()
+        })?;
+        let case = store.place_order(pid, &order, Stamp { by: staff.clinician, at: start }).await?;
+        let stage = STAGES[n as usize % STAGES.len()];
+        walk(store, &staff, case, &order, stage, start, n as usize).await?;
+    }
+    Ok(())
+}
+
+async fn walk(
+    store: &Store,
+    staff: &Staff,
+    case: CaseId,
+    order: &Order,
+    stage: Stage,
+    start: Timestamp,
+    variant: usize,
+) -> anyhow::Result<()> {
+    let at = |hours: i64| start.plus_seconds(hours * HOUR);
+    if stage < Stage::Checked {
+        return Ok(());
+    }
+    let bloods = at(1).to_rfc3339();
+    let last_dose = at(-20).to_rfc3339();
+    let facts = SafetyFacts::parse(
+        &SafetyInput {
+            medications: if variant % 2 == 0 {
+                vec![MedicationInput {
+                    name: "Aspirin",
+                    class: "antiplatelet",
+                    dose: "75 mg daily",
+                    last_dose_at: &last_dose,
+                }]
+            } else {
+                vec![]
+            },
+            allergies: if variant % 3 == 0 { vec!["Penicillin (rash)"] } else { vec![] },
+            platelets: ["85", "142", "231", "64"][variant % 4],
+            inr: ["1.0", "1.1", "1.2"][variant % 3],
+            bloods_taken_at: &bloods,
+            sedation_planned: variant % 2 == 1,
+            escort_arranged: variant % 2 == 1,
+            immunocompromised: variant % 4 == 3,
+        },
+        at(2),
+    )?;
+    store.record_safety_check(case, &facts, Stamp { by: staff.nurse, at: at(2) }).await?;
+    if stage < Stage::Performed {
+        return Ok(());
+    }
+    let performed = at(24).to_rfc3339();
+    let mut specimens = vec![
+        ("smears", "morphology"),
+        ("edta", "flow-cytometry"),
+        ("sodium-heparin", "cytogenetics"),
+    ];
+    if order.sampling == marrow_domain::order::Sampling::AspirateAndTrephine {
+        specimens.push(("trephine-formalin", "histopathology"));
+    }
+    let note = ProcedureNote::parse(
+        &ProcedureInput {
+            operator: "Demo Proceduralist",
+            performed_at: &performed,
+            site: "posterior-iliac-crest",
+            side: if variant % 2 == 0 { "right" } else { "left" },
+            position: "lateral",
+            local_anaesthetic: "Lidocaine 1%, 10 mL",
+            sedation: if variant % 2 == 1 { "oral" } else { "none" },
+            specimens,
+            complications: "",
+        },
+        order.sampling,
+        at(25),
+    )?;
+    store.record_procedure(case, &note, Stamp { by: staff.nurse, at: at(25) }).await?;
+    if stage < Stage::InLab {
+        return Ok(());
+    }
+    store.receive_specimens(case, Stamp { by: staff.technologist, at: at(26) }).await?;
+    // A plausible 500-cell adult count; the monitoring case carries excess blasts.
+    let blasts = if variant % 7 == 3 { "48" } else { "8" };
+    let counts = [
+        ("blasts", blasts),
+        ("promyelocytes", "18"),
+        ("myelocytes", "52"),
+        ("metamyelocytes", "40"),
+        ("band-neutrophils", "60"),
+        ("segmented-neutrophils", "95"),
+        ("eosinophils", "14"),
+        ("basophils", "2"),
+        ("monocytes", "12"),
+        ("lymphocytes", "60"),
+        ("plasma-cells", "4"),
+        ("proerythroblasts", "3"),
+        ("basophilic-erythroblasts", "20"),
+        ("polychromatic-erythroblasts", "70"),
+        ("orthochromatic-erythroblasts", "42"),
+        ("smudge", "11"),
+        ("macrophages", "2"),
+    ];
+    let differential = Differential::parse(counts)?;
+    store
+        .record_differential(case, &differential, Stamp { by: staff.technologist, at: at(28) })
+        .await?;
+    let content = ReportContent::parse(&ReportInput {
+        adequacy: "adequate",
+        cellularity: "normocellular",
+        morphology: "Particulate, cellular aspirate. Trilineage haemopoiesis with normal maturation. \
+                     Megakaryocytes present in normal numbers. No dysplasia seen.",
+        interpretation: if variant % 7 == 3 {
+            "Increased blasts; correlate with flow cytometry and cytogenetics."
+        } else {
+            "Normocellular marrow with trilineage haemopoiesis. No excess of blasts."
+        },
+        comment: "Synthetic demo report.",
+    })?;
+    store
+        .save_report_draft(case, &content, 0, Stamp { by: staff.technologist, at: at(30) })
+        .await?;
+    if stage < Stage::Reported {
+        return Ok(());
+    }
+    store.sign_report(case, Stamp { by: staff.pathologist, at: at(32) }).await?;
+    if stage < Stage::Amended {
+        return Ok(());
+    }
+    let amended = ReportContent {
+        comment: Some("Cytogenetics normal (added on amendment).".into()),
+        ..content
+    };
+    store
+        .amend_report(
+            case,
+            &amended,
+            "Cytogenetics result added",
+            Stamp { by: staff.pathologist, at: at(72) },
+        )
+        .await?;
+    Ok(())
+}

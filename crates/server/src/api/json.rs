@@ -1,0 +1,43 @@
+//! JSON request bodies, parsed so that every error names the field to blame.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use marrow_domain::FieldError;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, AppError};
+
+/// The largest JSON body accepted: far above any real request, it caps memory per request.
+const MAX_BODY: usize = 256 * 1024;
+
+/// A JSON body whose parse errors name the offending member (e.g. `medications[0].dose`).
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| AppError::Input(FieldError::new("body", e.body_text())))?;
+        if bytes.len() > MAX_BODY {
+            return Err(AppError::Input(FieldError::new("body", "is larger than 256 KiB")).into());
+        }
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let message = inner.to_string();
+            let field = if path == "." || path.is_empty() {
+                // Unknown or missing members are reported against the object: take the name
+                // serde quotes in backticks.
+                message.split('`').nth(1).map_or_else(|| "body".to_owned(), str::to_owned)
+            } else {
+                path
+            };
+            AppError::Input(FieldError::new(field, message))
+        })?;
+        de.end().map_err(|e| AppError::Input(FieldError::new("body", e.to_string())))?;
+        Ok(JsonBody(value))
+    }
+}

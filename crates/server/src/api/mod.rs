@@ -1,0 +1,76 @@
+//! The JSON API under `/api/v1/`, authenticated with bearer tokens (`marrow token create`).
+//! Its OpenAPI 3.1 document is generated from these handlers and types, and served at
+//! `/api/openapi.json`.
+
+mod dto;
+mod handlers;
+mod json;
+
+use axum::Router;
+use axum::routing::{get, post, put};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+
+use crate::AppState;
+
+/// The OpenAPI document of the JSON API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Marrow API", description = "Bone marrow aspiration pathway: order to signed report."),
+    paths(
+        handlers::me,
+        handlers::list_patients, handlers::create_patient, handlers::get_patient,
+        handlers::list_cases, handlers::place_order, handlers::get_case,
+        handlers::record_safety_check, handlers::record_procedure, handlers::receive_specimens,
+        handlers::record_differential, handlers::save_draft, handlers::sign_report,
+        handlers::amend_report, handlers::get_report_version,
+    ),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "patients", description = "Patient registration"),
+        (name = "cases", description = "One BMA episode, step by step"),
+        (name = "reports", description = "Drafts, sign-out and amendments"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components
+            .add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/v1/me", get(handlers::me))
+        .route("/api/v1/patients", get(handlers::list_patients).post(handlers::create_patient))
+        .route("/api/v1/patients/{id}", get(handlers::get_patient))
+        .route("/api/v1/cases", get(handlers::list_cases).post(handlers::place_order))
+        .route("/api/v1/cases/{id}", get(handlers::get_case))
+        .route("/api/v1/cases/{id}/safety-check", put(handlers::record_safety_check))
+        .route("/api/v1/cases/{id}/procedure", post(handlers::record_procedure))
+        .route("/api/v1/cases/{id}/specimens/receive", post(handlers::receive_specimens))
+        .route("/api/v1/cases/{id}/differential", put(handlers::record_differential))
+        .route("/api/v1/cases/{id}/report/draft", put(handlers::save_draft))
+        .route("/api/v1/cases/{id}/report/sign", post(handlers::sign_report))
+        .route("/api/v1/cases/{id}/report/amendments", post(handlers::amend_report))
+        .route("/api/v1/cases/{id}/report/versions/{version}", get(handlers::get_report_version))
+        .fallback(fallback)
+}
+
+async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
+}
+
+async fn fallback(uri: axum::http::Uri) -> crate::error::ApiError {
+    crate::error::ApiError(crate::error::AppError::NotFound(format!(
+        "no such page: {}",
+        uri.path()
+    )))
+}

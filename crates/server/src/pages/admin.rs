@@ -1,0 +1,82 @@
+//! User administration (administrators only; never clinical content).
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use marrow_domain::required_text;
+use marrow_domain::role::{Action, Role, check_new_password, parse_username};
+use marrow_store::{StoreError, UserRecord};
+
+use super::{FormState, page, page_with, see_other};
+use crate::AppState;
+use crate::auth::{Staff, StaffForm, hash_password};
+use crate::error::{AppError, PageError};
+use crate::forms::FormValues;
+use crate::views::Nav;
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    nav: Nav,
+    users: Vec<UserRecord>,
+    roles: &'static [Role],
+    form: FormState,
+}
+
+pub async fn users(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
+    staff.require(Action::ManageUsers)?;
+    let users = state.store.users().await?;
+    page(&UsersPage { nav: Nav::of(&staff), users, roles: Role::ALL, form: FormState::default() })
+}
+
+pub async fn create_user(
+    State(state): State<AppState>,
+    StaffForm { staff, form }: StaffForm,
+) -> Result<Response, PageError> {
+    staff.require(Action::ManageUsers)?;
+    let parsed = (|| {
+        let username = parse_username(form.get("username"))?;
+        let display_name = required_text("display_name", form.get("display_name"), 200)?;
+        let role = Role::parse(form.get("role"))?;
+        check_new_password(form.get("password"))?;
+        Ok::<_, marrow_domain::FieldError>((username, display_name, role))
+    })();
+    let (username, display_name, role) = match parsed {
+        Ok(p) => p,
+        Err(e) => return refuse(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, form, e).await,
+    };
+    let password = form.get("password").to_owned();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| AppError::Internal(format!("hashing: {e}")))??;
+    let now = state.clock.now();
+    match state
+        .store
+        .create_user(&username, &display_name, role, &hash, Some(staff.user.id), now)
+        .await
+    {
+        Ok(_) => Ok(see_other("/admin/users")),
+        Err(StoreError::Conflict(e)) => refuse(&state, &staff, StatusCode::CONFLICT, form, e).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Re-shows the form with the error; the password is never echoed back.
+async fn refuse(
+    state: &AppState,
+    staff: &Staff,
+    status: StatusCode,
+    mut form: FormValues,
+    error: marrow_domain::FieldError,
+) -> Result<Response, PageError> {
+    let users = state.store.users().await?;
+    form.set("password", "");
+    let page = UsersPage {
+        nav: Nav::of(staff),
+        users,
+        roles: Role::ALL,
+        form: FormState::with_error(form, error),
+    };
+    page_with(status, &page)
+}

@@ -1,0 +1,110 @@
+//! The worklist, the case page and signed report versions.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use marrow_domain::case::CaseStatus;
+use marrow_domain::ids::CaseId;
+use marrow_domain::role::Action;
+use marrow_domain::time::Date;
+
+use super::{page, path_id};
+use crate::AppState;
+use crate::auth::Staff;
+use crate::error::{AppError, PageError};
+use crate::views::{CaseRow, CaseView, Nav, PatientBanner, VersionView};
+
+#[derive(Template)]
+#[template(path = "cases.html")]
+struct CasesPage {
+    nav: Nav,
+    cases: Vec<CaseRow>,
+    statuses: &'static [CaseStatus],
+    filter: String,
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CasePage {
+    nav: Nav,
+    case: CaseView,
+}
+
+#[derive(Template)]
+#[template(path = "report_version.html")]
+struct VersionPage {
+    nav: Nav,
+    case_id: i64,
+    patient: PatientBanner,
+    indication: String,
+    site: String,
+    report: VersionView,
+    latest: i64,
+    all_versions: Vec<i64>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    status: String,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    staff.require(Action::ViewClinicalRecords)?;
+    let filter = match q.status.trim() {
+        "" => None,
+        raw => Some(CaseStatus::parse(raw).map_err(AppError::Input)?),
+    };
+    let cases = state.store.cases(filter, 200, 0).await?.iter().map(CaseRow::of).collect();
+    page(&CasesPage {
+        nav: Nav::of(&staff),
+        cases,
+        statuses: CaseStatus::ALL,
+        filter: filter.map(|s| s.code().to_owned()).unwrap_or_default(),
+    })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    staff.require(Action::ViewClinicalRecords)?;
+    let id = CaseId(path_id(&id, "case")?);
+    let record = state.store.case(id).await?;
+    let history = state.store.audit_for("case", id.0).await?;
+    let view = CaseView::of(&record, staff.role(), Date::of(state.clock.now()), &history);
+    page(&CasePage { nav: Nav::of(&staff), case: view })
+}
+
+pub async fn report_version(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, version)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    staff.require(Action::ViewClinicalRecords)?;
+    let id = CaseId(path_id(&id, "case")?);
+    let wanted = path_id(&version, "report version")?;
+    let record = state.store.case(id).await?;
+    let found = record.versions.iter().find(|v| v.version == wanted).ok_or_else(|| {
+        AppError::NotFound(format!("report version {wanted} of case {id} does not exist"))
+    })?;
+    let site = record.procedure.as_ref().map_or_else(
+        || "not recorded".to_owned(),
+        |p| format!("{}, {}", p.value.site.label(), p.value.side.label().to_lowercase()),
+    );
+    page(&VersionPage {
+        nav: Nav::of(&staff),
+        case_id: id.0,
+        patient: PatientBanner::of(&record.patient, Date::of(state.clock.now())),
+        indication: record.order.value.indication.to_string(),
+        site,
+        report: VersionView::of(found),
+        latest: record.versions.last().map_or(0, |v| v.version),
+        all_versions: record.versions.iter().map(|v| v.version).collect(),
+    })
+}

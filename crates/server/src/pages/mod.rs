@@ -1,0 +1,118 @@
+//! Server-rendered HTML pages, one module per area. Every state-changing form is a POST that
+//! takes [`StaffForm`](crate::auth::StaffForm), which checks the session's CSRF token.
+
+mod admin;
+mod cases;
+mod patients;
+mod session;
+mod steps;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use marrow_domain::FieldError;
+
+use crate::AppState;
+use crate::error::{AppError, PageError};
+use crate::forms::FormValues;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(session::home))
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/patients", get(patients::list).post(patients::create))
+        .route("/patients/new", get(patients::new_form))
+        .route("/patients/{id}", get(patients::show))
+        .route("/patients/{id}/orders/new", get(patients::order_form))
+        .route("/patients/{id}/orders", post(patients::place_order))
+        .route("/cases", get(cases::list))
+        .route("/cases/{id}", get(cases::show))
+        .route("/cases/{id}/safety-check", get(steps::safety_form).post(steps::safety_save))
+        .route("/cases/{id}/procedure", get(steps::procedure_form).post(steps::procedure_save))
+        .route("/cases/{id}/specimens/receive", post(steps::receive))
+        .route(
+            "/cases/{id}/differential",
+            get(steps::differential_form).post(steps::differential_save),
+        )
+        .route("/cases/{id}/report", get(steps::draft_form).post(steps::draft_save))
+        .route("/cases/{id}/report/sign", post(steps::sign))
+        .route("/cases/{id}/report/amend", get(steps::amend_form).post(steps::amend_save))
+        .route("/cases/{id}/report/versions/{version}", get(cases::report_version))
+        .route("/admin/users", get(admin::users).post(admin::create_user))
+}
+
+/// A form's values and, after a failed submit, the error to show beside its field.
+#[derive(Debug, Clone, Default)]
+pub struct FormState {
+    pub values: FormValues,
+    pub error: Option<FieldError>,
+}
+
+impl FormState {
+    pub fn new(values: FormValues) -> Self {
+        Self { values, error: None }
+    }
+
+    pub fn with_error(values: FormValues, error: FieldError) -> Self {
+        Self { values, error: Some(error) }
+    }
+
+    pub fn get(&self, key: &str) -> &str {
+        self.values.get(key)
+    }
+
+    pub fn is(&self, key: &str, value: &str) -> bool {
+        self.values.is(key, value)
+    }
+
+    pub fn has(&self, key: &str, value: &str) -> bool {
+        self.values.has(key, value)
+    }
+
+    pub fn checked(&self, key: &str) -> bool {
+        self.values.checked(key)
+    }
+
+    /// The i-th value of a repeated field (table rows).
+    pub fn nth(&self, key: &str, i: &usize) -> &str {
+        self.values.all(key).get(*i).copied().unwrap_or("")
+    }
+
+    /// The error message for `field` (or one of its rows), or "".
+    pub fn error_for(&self, field: &str) -> &str {
+        match &self.error {
+            Some(e)
+                if e.field == field
+                    || e.field.starts_with(&format!("{field}["))
+                    || e.field.starts_with(&format!("{field}.")) =>
+            {
+                &e.message
+            }
+            _ => "",
+        }
+    }
+}
+
+/// Renders a template as a 200 page.
+pub fn page<T: Template>(template: &T) -> Result<Response, PageError> {
+    page_with(StatusCode::OK, template)
+}
+
+/// Renders a template with a status (422 for a form with errors).
+pub fn page_with<T: Template>(status: StatusCode, template: &T) -> Result<Response, PageError> {
+    let html = template.render().map_err(|e| AppError::Internal(format!("template: {e}")))?;
+    Ok((status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+}
+
+/// A 303 redirect after a successful POST.
+pub fn see_other(to: &str) -> Response {
+    axum::response::Redirect::to(to).into_response()
+}
+
+/// Parses a path id, refusing non-numbers as "not found" rather than a 400 with axum's text.
+pub fn path_id(raw: &str, what: &str) -> Result<i64, AppError> {
+    raw.parse::<i64>().map_err(|_| AppError::NotFound(format!("{what} {raw:?} does not exist")))
+}

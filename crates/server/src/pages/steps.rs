@@ -1,0 +1,487 @@
+//! The pathway steps on a case: safety check, procedure note, specimen receipt, differential,
+//! report draft, sign-out and amendment. Each GET shows a form only when the role may act and
+//! the case's status allows the step; each POST parses into domain types, and the store makes
+//! the move inside one transaction.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use marrow_domain::FieldError;
+use marrow_domain::case::{Step, advance};
+use marrow_domain::ids::CaseId;
+use marrow_domain::morphology::{CellClass, Differential};
+use marrow_domain::procedure::{Position, ProcedureInput, ProcedureNote, Sedation, Side, Site};
+use marrow_domain::report::{Adequacy, Cellularity, ReportContent, ReportInput, amendment_reason};
+use marrow_domain::role::Action;
+use marrow_domain::safety::{DrugClass, MedicationInput, SafetyFacts, SafetyInput};
+use marrow_domain::specimen::{Destination, Tube};
+use marrow_domain::time::Date;
+use marrow_store::{CaseRecord, Stamp, StoreError};
+
+use super::{FormState, page, page_with, path_id, see_other};
+use crate::AppState;
+use crate::auth::{Staff, StaffForm};
+use crate::error::{AppError, PageError};
+use crate::forms::FormValues;
+use crate::views::{Nav, PatientBanner};
+
+const MEDICATION_ROWS: usize = 5;
+const SPECIMEN_ROWS: usize = 6;
+
+/// What every step form shows above the form.
+struct CaseHeader {
+    id: i64,
+    patient: PatientBanner,
+    status: String,
+}
+
+#[derive(Template)]
+#[template(path = "safety_form.html")]
+struct SafetyPage {
+    nav: Nav,
+    case: CaseHeader,
+    form: FormState,
+    rows: Vec<usize>,
+    classes: &'static [DrugClass],
+}
+
+#[derive(Template)]
+#[template(path = "procedure_form.html")]
+struct ProcedurePage {
+    nav: Nav,
+    case: CaseHeader,
+    form: FormState,
+    rows: Vec<usize>,
+    sites: &'static [Site],
+    sides: &'static [Side],
+    positions: &'static [Position],
+    sedations: &'static [Sedation],
+    tubes: &'static [Tube],
+    destinations: &'static [Destination],
+}
+
+#[derive(Template)]
+#[template(path = "differential_form.html")]
+struct DifferentialPage {
+    nav: Nav,
+    case: CaseHeader,
+    form: FormState,
+    classes: Vec<(String, String, bool)>,
+}
+
+#[derive(Template)]
+#[template(path = "report_form.html")]
+struct ReportPage {
+    nav: Nav,
+    case: CaseHeader,
+    form: FormState,
+    amend: bool,
+    adequacies: &'static [Adequacy],
+    cellularities: &'static [Cellularity],
+}
+
+/// Loads a case for a step, refusing with 403 (role) or 409 (status) before any form is shown.
+async fn case_for(
+    state: &AppState,
+    staff: &Staff,
+    raw_id: &str,
+    action: Action,
+    step: Step,
+) -> Result<(CaseRecord, CaseHeader), PageError> {
+    staff.require(action)?;
+    let record = state.store.case(CaseId(path_id(raw_id, "case")?)).await?;
+    advance(record.status, step).map_err(StoreError::from)?;
+    let header = CaseHeader {
+        id: record.id.0,
+        patient: PatientBanner::of(&record.patient, Date::of(state.clock.now())),
+        status: record.status.label().to_owned(),
+    };
+    Ok((record, header))
+}
+
+fn stamp(state: &AppState, staff: &Staff) -> Stamp {
+    Stamp { by: staff.user.id, at: state.clock.now() }
+}
+
+/// Re-shows a form after a refused save: 422 for a bad field, 409 for a refused step.
+fn refused<T: Template>(status: StatusCode, template: &T) -> Result<Response, PageError> {
+    page_with(status, template)
+}
+
+// ---- safety check -------------------------------------------------------------------------
+
+fn safety_page(staff: &Staff, case: CaseHeader, form: FormState) -> SafetyPage {
+    SafetyPage {
+        nav: Nav::of(staff),
+        case,
+        form,
+        rows: (0..MEDICATION_ROWS).collect(),
+        classes: DrugClass::ALL,
+    }
+}
+
+pub async fn safety_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let (record, header) =
+        case_for(&state, &staff, &id, Action::RecordSafetyCheck, Step::SafetyCheck).await?;
+    let mut values = FormValues::default();
+    if let Some(s) = &record.safety {
+        let f = &s.value;
+        for m in &f.medications {
+            values.push("med_name", m.name.clone());
+            values.push("med_class", m.class.code());
+            values.push("med_dose", m.dose.clone());
+            values.push(
+                "med_last_dose",
+                m.last_dose_at.map(|t| t.to_input_value()).unwrap_or_default(),
+            );
+        }
+        values.set("allergies", f.allergies.join("\n"));
+        values.set(
+            "platelets",
+            f.platelets.map(|p| p.per_nanolitre().to_string()).unwrap_or_default(),
+        );
+        values.set("inr", f.inr.map(|i| i.to_string()).unwrap_or_default());
+        values.set(
+            "bloods_taken_at",
+            f.bloods_taken_at.map(|t| t.to_input_value()).unwrap_or_default(),
+        );
+        for (key, on) in [
+            ("sedation_planned", f.sedation_planned),
+            ("escort_arranged", f.escort_arranged),
+            ("immunocompromised", f.immunocompromised),
+        ] {
+            if on {
+                values.set(key, "on");
+            }
+        }
+    }
+    page(&safety_page(&staff, header, FormState::new(values)))
+}
+
+pub async fn safety_save(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form }: StaffForm,
+) -> Result<Response, PageError> {
+    let (record, header) =
+        case_for(&state, &staff, &id, Action::RecordSafetyCheck, Step::SafetyCheck).await?;
+    let (names, classes, doses, times) = (
+        form.all("med_name"),
+        form.all("med_class"),
+        form.all("med_dose"),
+        form.all("med_last_dose"),
+    );
+    let medications = (0..names.len().max(doses.len()))
+        .map(|i| MedicationInput {
+            name: names.get(i).copied().unwrap_or(""),
+            class: classes.get(i).copied().unwrap_or(""),
+            dose: doses.get(i).copied().unwrap_or(""),
+            last_dose_at: times.get(i).copied().unwrap_or(""),
+        })
+        .collect();
+    let input = SafetyInput {
+        medications,
+        allergies: form.get("allergies").lines().collect(),
+        platelets: form.get("platelets"),
+        inr: form.get("inr"),
+        bloods_taken_at: form.get("bloods_taken_at"),
+        sedation_planned: form.checked("sedation_planned"),
+        escort_arranged: form.checked("escort_arranged"),
+        immunocompromised: form.checked("immunocompromised"),
+    };
+    let facts = match SafetyFacts::parse(&input, state.clock.now()) {
+        Ok(f) => f,
+        Err(e) => {
+            return refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &safety_page(&staff, header, FormState::with_error(form.clone(), e)),
+            );
+        }
+    };
+    state.store.record_safety_check(record.id, &facts, stamp(&state, &staff)).await?;
+    Ok(see_other(&format!("/cases/{}", record.id)))
+}
+
+// ---- procedure note -----------------------------------------------------------------------
+
+fn procedure_page(staff: &Staff, case: CaseHeader, form: FormState) -> ProcedurePage {
+    ProcedurePage {
+        nav: Nav::of(staff),
+        case,
+        form,
+        rows: (0..SPECIMEN_ROWS).collect(),
+        sites: Site::ALL,
+        sides: Side::ALL,
+        positions: Position::ALL,
+        sedations: Sedation::ALL,
+        tubes: Tube::ALL,
+        destinations: Destination::ALL,
+    }
+}
+
+pub async fn procedure_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let (_, header) =
+        case_for(&state, &staff, &id, Action::RecordProcedure, Step::Procedure).await?;
+    let mut values = FormValues::default();
+    values.set("operator", staff.user.display_name.clone());
+    values.set("performed_at", state.clock.now().to_input_value());
+    values.set("site", Site::PosteriorIliacCrest.code());
+    values.set("position", Position::Lateral.code());
+    values.set("sedation", Sedation::None.code());
+    values.set("local_anaesthetic", "Lidocaine 1%, 10 mL");
+    page(&procedure_page(&staff, header, FormState::new(values)))
+}
+
+pub async fn procedure_save(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form }: StaffForm,
+) -> Result<Response, PageError> {
+    let (record, header) =
+        case_for(&state, &staff, &id, Action::RecordProcedure, Step::Procedure).await?;
+    let tubes = form.all("specimen_tube");
+    let destinations = form.all("specimen_destination");
+    let input = ProcedureInput {
+        operator: form.get("operator"),
+        performed_at: form.get("performed_at"),
+        site: form.get("site"),
+        side: form.get("side"),
+        position: form.get("position"),
+        local_anaesthetic: form.get("local_anaesthetic"),
+        sedation: form.get("sedation"),
+        specimens: (0..tubes.len().max(destinations.len()))
+            .map(|i| {
+                (tubes.get(i).copied().unwrap_or(""), destinations.get(i).copied().unwrap_or(""))
+            })
+            .collect(),
+        complications: form.get("complications"),
+    };
+    let note = match ProcedureNote::parse(&input, record.order.value.sampling, state.clock.now()) {
+        Ok(n) => n,
+        Err(e) => {
+            return refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &procedure_page(&staff, header, FormState::with_error(form.clone(), e)),
+            );
+        }
+    };
+    state.store.record_procedure(record.id, &note, stamp(&state, &staff)).await?;
+    Ok(see_other(&format!("/cases/{}", record.id)))
+}
+
+// ---- specimens ------------------------------------------------------------------------------
+
+pub async fn receive(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, .. }: StaffForm,
+) -> Result<Response, PageError> {
+    let (record, _) =
+        case_for(&state, &staff, &id, Action::ReceiveSpecimens, Step::ReceiveSpecimens).await?;
+    state.store.receive_specimens(record.id, stamp(&state, &staff)).await?;
+    Ok(see_other(&format!("/cases/{}", record.id)))
+}
+
+// ---- differential ---------------------------------------------------------------------------
+
+fn differential_page(staff: &Staff, case: CaseHeader, form: FormState) -> DifferentialPage {
+    let classes = CellClass::ALL
+        .iter()
+        .map(|c| (c.code().to_owned(), c.label().to_owned(), c.in_differential()))
+        .collect();
+    DifferentialPage { nav: Nav::of(staff), case, form, classes }
+}
+
+pub async fn differential_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let (record, header) =
+        case_for(&state, &staff, &id, Action::RecordDifferential, Step::Differential).await?;
+    let mut values = FormValues::default();
+    if let Some(d) = &record.differential {
+        for (class, n) in d.value.counts() {
+            values.set(&format!("count.{}", class.code()), n.to_string());
+        }
+    }
+    page(&differential_page(&staff, header, FormState::new(values)))
+}
+
+pub async fn differential_save(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form }: StaffForm,
+) -> Result<Response, PageError> {
+    let (record, header) =
+        case_for(&state, &staff, &id, Action::RecordDifferential, Step::Differential).await?;
+    let entries = form
+        .0
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("count.").map(|class| (class, v.as_str())));
+    let differential = match Differential::parse(entries) {
+        Ok(d) => d,
+        Err(e) => {
+            return refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &differential_page(&staff, header, FormState::with_error(form.clone(), e)),
+            );
+        }
+    };
+    state.store.record_differential(record.id, &differential, stamp(&state, &staff)).await?;
+    Ok(see_other(&format!("/cases/{}", record.id)))
+}
+
+// ---- report ---------------------------------------------------------------------------------
+
+fn report_page(staff: &Staff, case: CaseHeader, form: FormState, amend: bool) -> ReportPage {
+    ReportPage {
+        nav: Nav::of(staff),
+        case,
+        form,
+        amend,
+        adequacies: Adequacy::ALL,
+        cellularities: Cellularity::ALL,
+    }
+}
+
+fn content_values(content: &ReportContent) -> FormValues {
+    let mut values = FormValues::default();
+    values.set("adequacy", content.adequacy.map(Adequacy::code).unwrap_or(""));
+    values.set("cellularity", content.cellularity.map(Cellularity::code).unwrap_or(""));
+    values.set("morphology", content.morphology.clone().unwrap_or_default());
+    values.set("interpretation", content.interpretation.clone().unwrap_or_default());
+    values.set("comment", content.comment.clone().unwrap_or_default());
+    values
+}
+
+fn content_from(form: &FormValues) -> Result<ReportContent, FieldError> {
+    ReportContent::parse(&ReportInput {
+        adequacy: form.get("adequacy"),
+        cellularity: form.get("cellularity"),
+        morphology: form.get("morphology"),
+        interpretation: form.get("interpretation"),
+        comment: form.get("comment"),
+    })
+}
+
+pub async fn draft_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let (record, header) =
+        case_for(&state, &staff, &id, Action::DraftReport, Step::DraftReport).await?;
+    let mut values = record.draft.as_ref().map(|d| content_values(&d.content)).unwrap_or_default();
+    values.set("revision", record.draft.as_ref().map_or(0, |d| d.revision).to_string());
+    page(&report_page(&staff, header, FormState::new(values), false))
+}
+
+pub async fn draft_save(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form }: StaffForm,
+) -> Result<Response, PageError> {
+    let (record, header) =
+        case_for(&state, &staff, &id, Action::DraftReport, Step::DraftReport).await?;
+    let revision: i64 = match form.get("revision").parse() {
+        Ok(r) => r,
+        Err(_) => {
+            let e = FieldError::new("revision", "is missing; reload the page");
+            return refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &report_page(&staff, header, FormState::with_error(form.clone(), e), false),
+            );
+        }
+    };
+    let content = match content_from(&form) {
+        Ok(c) => c,
+        Err(e) => {
+            return refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &report_page(&staff, header, FormState::with_error(form.clone(), e), false),
+            );
+        }
+    };
+    match state.store.save_report_draft(record.id, &content, revision, stamp(&state, &staff)).await
+    {
+        Ok(_) => Ok(see_other(&format!("/cases/{}", record.id))),
+        Err(e @ StoreError::StaleWrite { .. }) => {
+            // Keep what this person typed, and say why it was not saved.
+            let error = FieldError::new(
+                "report",
+                format!("not saved: {e}. Your text is still below; copy it before reloading."),
+            );
+            refused(
+                StatusCode::CONFLICT,
+                &report_page(&staff, header, FormState::with_error(form.clone(), error), false),
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn sign(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, .. }: StaffForm,
+) -> Result<Response, PageError> {
+    let (record, _) = case_for(&state, &staff, &id, Action::SignReport, Step::SignReport).await?;
+    let version = state.store.sign_report(record.id, stamp(&state, &staff)).await?;
+    tracing::info!(case_id = record.id.0, version, "report signed");
+    Ok(see_other(&format!("/cases/{}/report/versions/{version}", record.id)))
+}
+
+pub async fn amend_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let (record, header) =
+        case_for(&state, &staff, &id, Action::AmendReport, Step::AmendReport).await?;
+    let values = record.current_report().map(|v| content_values(&v.content)).unwrap_or_default();
+    page(&report_page(&staff, header, FormState::new(values), true))
+}
+
+pub async fn amend_save(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form }: StaffForm,
+) -> Result<Response, PageError> {
+    let (record, header) =
+        case_for(&state, &staff, &id, Action::AmendReport, Step::AmendReport).await?;
+    let parsed = amendment_reason(form.get("reason")).and_then(|_| content_from(&form));
+    let content = match parsed {
+        Ok(c) => c,
+        Err(e) => {
+            return refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &report_page(&staff, header, FormState::with_error(form.clone(), e), true),
+            );
+        }
+    };
+    match state
+        .store
+        .amend_report(record.id, &content, form.get("reason"), stamp(&state, &staff))
+        .await
+    {
+        Ok(version) => Ok(see_other(&format!("/cases/{}/report/versions/{version}", record.id))),
+        Err(StoreError::SignRefused(e)) => {
+            let error = FieldError::new("report", e.to_string());
+            refused(
+                StatusCode::CONFLICT,
+                &report_page(&staff, header, FormState::with_error(form.clone(), error), true),
+            )
+        }
+        Err(e) => Err(AppError::from(e).into()),
+    }
+}
