@@ -28,6 +28,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             let path = e.path().to_string();
             let inner = e.into_inner();
             let message = inner.to_string();
+            if !matches!(inner.classify(), serde_json::error::Category::Data) {
+                return AppError::Input(FieldError::new(
+                    "body",
+                    format!("is not valid JSON ({message})"),
+                ));
+            }
             let field = if path == "." || path.is_empty() {
                 // Unknown or missing members are reported against the object: take the name
                 // serde quotes in backticks.

@@ -1,0 +1,21 @@
+//! The server's integration tests: the real server on a random port, over real HTTP, against a
+//! real SQLite file (and PostgreSQL with the `postgres-tests` feature). One test binary.
+
+mod access;
+mod auth;
+mod signed;
+mod story;
+mod validation;
+
+use marrow_testkit::{TestApp, TestDb, spawn_app};
+
+/// A server on a fresh SQLite file.
+pub async fn sqlite_app() -> TestApp {
+    spawn_app(TestDb::sqlite().await).await
+}
+
+/// A server on a fresh PostgreSQL database (fails without `MARROW_TEST_POSTGRES_URL`).
+#[cfg(feature = "postgres-tests")]
+pub async fn postgres_app() -> TestApp {
+    spawn_app(TestDb::postgres_from_env().await).await
+}
