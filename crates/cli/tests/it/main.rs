@@ -1,0 +1,262 @@
+//! The `marrow` binary as an operator meets it: the real executable, run in a fresh working
+//! directory with no `MARROW_*` settings in the environment, so its defaults are what is tested.
+//! One test binary.
+
+mod support;
+
+use support::{Server, assert_one_error_line, demo_users, listed_user, login_csrf, run, workdir};
+
+const PASSWORD: &str = "correct horse battery";
+
+// ---- help ---------------------------------------------------------------------------------
+
+#[test]
+fn help_lists_serve_migrate_user_and_token() {
+    let dir = workdir();
+    let outcome = run(dir.path(), &["--help"], None);
+    outcome.assert_success();
+    for command in ["serve", "migrate", "user", "token"] {
+        assert!(
+            outcome.stdout.lines().any(|line| line.trim_start().starts_with(command)),
+            "--help lists {command}:\n{}",
+            outcome.stdout
+        );
+    }
+}
+
+#[test]
+fn serve_help_names_its_options_and_their_environment_variables() {
+    let dir = workdir();
+    let outcome = run(dir.path(), &["serve", "--help"], None);
+    outcome.assert_success();
+    for word in ["--database", "--listen", "--demo", "MARROW_DATABASE_URL", "MARROW_LISTEN"] {
+        assert!(outcome.stdout.contains(word), "serve --help mentions {word}:\n{}", outcome.stdout);
+    }
+}
+
+// ---- database errors: one line, no panic ----------------------------------------------------
+
+#[test]
+fn an_unknown_database_scheme_is_one_error_line_naming_the_scheme() {
+    let dir = workdir();
+    let outcome = run(dir.path(), &["--database", "mysql://x/y", "migrate"], None);
+    assert_one_error_line(&outcome, &["scheme", "mysql", "sqlite://", "postgres://"]);
+}
+
+#[test]
+fn a_missing_folder_is_one_error_line_naming_the_folder() {
+    let dir = workdir();
+    let outcome =
+        run(dir.path(), &["--database", "sqlite:///no/such/folder/m.db", "migrate"], None);
+    assert_one_error_line(&outcome, &["/no/such/folder", "does not exist"]);
+    assert!(!std::path::Path::new("/no/such/folder").exists(), "no folder was created");
+}
+
+#[test]
+fn an_unwritable_location_is_one_error_line_naming_the_file() {
+    // Tests may run as root, whom permissions do not stop; a path under a plain file cannot be
+    // created by anyone.
+    let dir = workdir();
+    std::fs::write(dir.path().join("f"), "not a folder").unwrap();
+    let outcome = run(dir.path(), &["--database", "sqlite://f/m.db", "migrate"], None);
+    assert_one_error_line(&outcome, &["cannot open SQLite file", "f/m.db"]);
+    assert_eq!(std::fs::read_to_string(dir.path().join("f")).unwrap(), "not a folder");
+}
+
+#[test]
+fn an_unreachable_postgres_is_one_error_line_naming_the_server() {
+    let dir = workdir();
+    let outcome =
+        run(dir.path(), &["--database", "postgres://marrow@127.0.0.1:1/x", "migrate"], None);
+    assert_one_error_line(&outcome, &["cannot connect", "PostgreSQL", "127.0.0.1:1"]);
+}
+
+#[test]
+fn an_unreachable_postgres_error_does_not_show_the_password() {
+    let dir = workdir();
+    let url = "postgres://marrow:s3cret-pw@127.0.0.1:1/x";
+    let outcome = run(dir.path(), &["--database", url, "migrate"], None);
+    let line = assert_one_error_line(&outcome, &["cannot connect", "127.0.0.1:1"]);
+    assert!(!line.contains("s3cret-pw"), "the password leaked: {line}");
+}
+
+// ---- migrate --------------------------------------------------------------------------------
+
+#[test]
+fn migrate_with_the_default_url_creates_marrow_db_and_succeeds_twice() {
+    let dir = workdir();
+    let first = run(dir.path(), &["migrate"], None);
+    first.assert_success();
+    assert!(dir.path().join("marrow.db").is_file(), "./marrow.db was created: {first:#?}");
+    assert!(first.stdout.contains("up to date"), "{first:#?}");
+    assert!(first.stderr.contains("created a new database"), "{first:#?}");
+
+    let second = run(dir.path(), &["migrate"], None);
+    second.assert_success();
+    assert!(second.stdout.contains("up to date"), "{second:#?}");
+    assert!(!second.stderr.contains("created a new database"), "{second:#?}");
+}
+
+// ---- users ----------------------------------------------------------------------------------
+
+fn add_pathologist(dir: &std::path::Path, password: &str) -> support::Outcome {
+    run(
+        dir,
+        &["user", "add", "--role", "pathologist", "--display-name", "Dr Synthetic", "syn.path"],
+        Some(&format!("{password}\n")),
+    )
+}
+
+#[test]
+fn user_add_with_a_piped_password_creates_the_user() {
+    let dir = workdir();
+    let outcome = add_pathologist(dir.path(), PASSWORD);
+    outcome.assert_success();
+    assert!(outcome.stdout.contains("syn.path"), "{outcome:#?}");
+    let line = listed_user(dir.path(), "syn.path").expect("user list shows syn.path");
+    assert!(line.contains("pathologist"), "{line}");
+    assert!(line.contains("Dr Synthetic"), "{line}");
+}
+
+#[test]
+fn user_add_refuses_a_short_password_naming_the_password() {
+    let dir = workdir();
+    let outcome = add_pathologist(dir.path(), "short-pw");
+    assert_one_error_line(&outcome, &["password", "12"]);
+    assert_eq!(listed_user(dir.path(), "syn.path"), None);
+}
+
+#[test]
+fn user_add_refuses_an_unknown_role_naming_the_role() {
+    let dir = workdir();
+    let outcome = run(dir.path(), &["user", "add", "--role", "wizard", "syn.wiz"], Some(PASSWORD));
+    assert_one_error_line(&outcome, &["role", "wizard"]);
+}
+
+#[test]
+fn user_add_refuses_a_duplicate_username() {
+    let dir = workdir();
+    add_pathologist(dir.path(), PASSWORD).assert_success();
+    let again = add_pathologist(dir.path(), "another long password");
+    assert_one_error_line(&again, &["syn.path", "taken"]);
+    let users = run(dir.path(), &["user", "list"], None);
+    assert_eq!(users.assert_success().stdout.lines().count(), 1, "{users:#?}");
+}
+
+// ---- tokens and the served API --------------------------------------------------------------
+
+#[test]
+fn token_create_for_an_unknown_user_is_refused() {
+    let dir = workdir();
+    run(dir.path(), &["migrate"], None).assert_success();
+    let outcome = run(dir.path(), &["token", "create", "nobody"], None);
+    assert_one_error_line(&outcome, &["nobody"]);
+}
+
+#[test]
+fn a_created_token_is_accepted_by_the_served_api_and_a_wrong_one_is_not() {
+    let dir = workdir();
+    add_pathologist(dir.path(), PASSWORD).assert_success();
+    let created = run(dir.path(), &["token", "create", "syn.path"], None);
+    created.assert_success();
+    let token = created.stdout.trim();
+    assert_eq!(created.stdout.lines().count(), 1, "stdout is only the token: {created:#?}");
+    assert_eq!(token.len(), 64, "{token:?}");
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{token:?}");
+
+    let server = Server::start(dir.path(), &[]);
+    let bearer = format!("Bearer {token}");
+    let me = server.http("GET", "/api/v1/me", &[("Authorization", &bearer)], None);
+    assert_eq!(me.status, 200, "{me:#?}");
+    assert!(me.body.contains("syn.path"), "{me:#?}");
+    assert!(me.body.contains("pathologist"), "{me:#?}");
+
+    let wrong = format!("Bearer {}", "0".repeat(64));
+    let refused = server.http("GET", "/api/v1/me", &[("Authorization", &wrong)], None);
+    assert_eq!(refused.status, 401, "{refused:#?}");
+    let missing = server.http("GET", "/api/v1/me", &[], None);
+    assert_eq!(missing.status, 401, "{missing:#?}");
+
+    let stopped = server.stop();
+    assert!(stopped.status.success(), "SIGTERM stops the server cleanly: {stopped:#?}");
+    assert!(stopped.stderr.contains("stopped"), "{stopped:#?}");
+    assert!(!stopped.stderr.contains(token), "the token is never logged: {stopped:#?}");
+}
+
+// ---- demo -----------------------------------------------------------------------------------
+
+const ROLES: [&str; 6] =
+    ["clinician", "proceduralist", "nurse", "technologist", "pathologist", "admin"];
+
+/// Runs `serve --demo` on the empty database in `dir` until it answers; returns the server and
+/// the printed (username, password) pairs, one per role.
+fn demo_server(dir: &std::path::Path) -> (Server, Vec<(String, String)>) {
+    let server = Server::start(dir, &["--demo"]);
+    let stdout = server.stdout();
+    let users = demo_users(&stdout);
+    let names: Vec<&str> = users.iter().map(|(u, _)| u.as_str()).collect();
+    assert_eq!(names, ROLES, "one demo user per role:\n{stdout}");
+    for (user, password) in &users {
+        assert!(password.len() >= 12, "{user}'s printed password is a usable one: {password:?}");
+    }
+    (server, users)
+}
+
+#[test]
+fn serve_demo_fills_an_empty_database_and_its_clinician_can_log_in() {
+    let dir = workdir();
+    let (server, users) = demo_server(dir.path());
+    let log = server.stderr();
+    assert!(log.contains("created a new database"), "{log}");
+
+    let (_, password) = users.iter().find(|(u, _)| u == "clinician").unwrap();
+    let form = server.http("GET", "/login", &[], None);
+    assert_eq!(form.status, 200, "{form:#?}");
+    let login_cookie = form.set_cookie("marrow_login").expect("GET /login sets marrow_login");
+    let csrf = login_csrf(&form.body);
+    let cookie = format!("marrow_login={login_cookie}");
+    let fields = [("login_csrf", csrf.as_str()), ("username", "clinician"), ("password", password)];
+    let login = server.http("POST", "/login", &[("Cookie", &cookie)], Some(&fields));
+    assert_eq!(login.status, 303, "{login:#?}");
+    let session = login.set_cookie("marrow_session").expect("a login sets marrow_session");
+    assert!(!session.is_empty());
+
+    let cookie = format!("marrow_session={session}");
+    let cases = server.http("GET", "/cases", &[("Cookie", &cookie)], None);
+    assert_eq!(cases.status, 200, "{cases:#?}");
+    assert!(cases.body.contains("DEMO-0001"), "{}", cases.body);
+
+    let stranger = server.http("GET", "/cases", &[], None);
+    assert_ne!(stranger.status, 200, "without a session /cases is not shown: {stranger:#?}");
+}
+
+#[test]
+fn serve_demo_on_a_filled_database_adds_nothing_and_prints_no_password() {
+    let dir = workdir();
+    let (first, users) = demo_server(dir.path());
+    first.stop();
+
+    let second = Server::start(dir.path(), &["--demo"]);
+    let stopped = second.stop();
+    assert!(stopped.status.success(), "{stopped:#?}");
+    assert!(stopped.stderr.contains("demo data was not added"), "{stopped:#?}");
+    assert!(!stopped.stderr.contains("created a new database"), "{stopped:#?}");
+    assert!(!stopped.stdout.contains("Demo data added"), "{stopped:#?}");
+    for (user, password) in &users {
+        for stream in [&stopped.stdout, &stopped.stderr] {
+            assert!(!stream.contains(password.as_str()), "{user}'s password shown again");
+        }
+    }
+    let listed = run(dir.path(), &["user", "list"], None);
+    assert_eq!(listed.assert_success().stdout.lines().count(), ROLES.len(), "{listed:#?}");
+}
+
+#[test]
+fn audit_verify_reports_an_intact_chain_on_the_demo_database() {
+    let dir = workdir();
+    let (server, _) = demo_server(dir.path());
+    server.stop();
+    let outcome = run(dir.path(), &["audit", "verify"], None);
+    outcome.assert_success();
+    assert!(outcome.stdout.contains("audit chain intact"), "{outcome:#?}");
+}
