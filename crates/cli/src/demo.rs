@@ -104,7 +104,7 @@ pub async fn fill(store: &Store, now: Timestamp) -> anyhow::Result<Vec<(String, 
             },
             today,
         )?;
-        let start = now.plus_seconds(-(7 - i as i64) * DAY);
+        let start = now.plus_seconds(-(10 - i as i64) * DAY);
         let pid = store.create_patient(&patient, Stamp { by: staff.clinician, at: start }).await?;
         let order = Order::parse(&OrderInput {
             indication,
@@ -192,7 +192,7 @@ async fn walk(
     let last_dose = at(-20).to_rfc3339();
     let facts = SafetyFacts::parse(
         &SafetyInput {
-            medications: if variant % 2 == 0 {
+            medications: if variant.is_multiple_of(2) {
                 vec![MedicationInput {
                     name: "Aspirin",
                     class: "antiplatelet",
@@ -202,7 +202,7 @@ async fn walk(
             } else {
                 vec![]
             },
-            allergies: if variant % 3 == 0 { vec!["Penicillin (rash)"] } else { vec![] },
+            allergies: if variant.is_multiple_of(3) { vec!["Penicillin (rash)"] } else { vec![] },
             platelets: ["85", "142", "231", "64"][variant % 4],
             inr: ["1.0", "1.1", "1.2"][variant % 3],
             bloods_taken_at: &bloods,
@@ -230,7 +230,7 @@ async fn walk(
             operator: "Demo Proceduralist",
             performed_at: &performed,
             site: "posterior-iliac-crest",
-            side: if variant % 2 == 0 { "right" } else { "left" },
+            side: if variant.is_multiple_of(2) { "right" } else { "left" },
             position: "lateral",
             local_anaesthetic: "Lidocaine 1%, 10 mL",
             sedation: if variant % 2 == 1 { "oral" } else { "none" },

@@ -108,3 +108,33 @@ pub async fn report_version(
         all_versions: record.versions.iter().map(|v| v.version).collect(),
     })
 }
+
+/// The signed version as a plain-text document (`marrow-interop`), for filing or pasting.
+pub async fn report_text(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, version)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    use axum::response::IntoResponse;
+    staff.require(Action::ViewClinicalRecords)?;
+    let id = CaseId(path_id(&id, "case")?);
+    let wanted = path_id(&version, "report version")?;
+    let record = state.store.case(id).await?;
+    let found = record.versions.iter().find(|v| v.version == wanted).ok_or_else(|| {
+        AppError::NotFound(format!("report version {wanted} of case {id} does not exist"))
+    })?;
+    let text = marrow_interop::report_text::render(&marrow_interop::report_text::SignedReport {
+        case_id: id,
+        patient: &record.patient.patient,
+        order: &record.order.value,
+        procedure: record.procedure.as_ref().map(|p| &p.value),
+        version: found.version,
+        content: &found.content,
+        differential: &found.differential,
+        amendment_reason: found.amendment_reason.as_deref(),
+        signed_by: &found.signed_by.display_name,
+        signed_at: found.signed_at,
+        latest_version: record.versions.last().map_or(found.version, |v| v.version),
+    });
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}

@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/report/sign", post(steps::sign))
         .route("/cases/{id}/report/amend", get(steps::amend_form).post(steps::amend_save))
         .route("/cases/{id}/report/versions/{version}", get(cases::report_version))
+        .route("/cases/{id}/report/versions/{version}/text", get(cases::report_text))
         .route("/admin/users", get(admin::users).post(admin::create_user))
 }
 

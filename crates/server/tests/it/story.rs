@@ -299,6 +299,11 @@ async fn pages_story(app: &TestApp) {
         "version 1 is still viewable as signed"
     );
     assert!(old.html.contains("superseded by"));
+    let text = clinician.get(&format!("{v1}/text")).await;
+    assert_eq!(text.status, 200);
+    assert!(text.html.contains("*** SUPERSEDED by version 2 ***"));
+    assert!(text.html.contains("DIFFERENTIAL (500 nucleated cells counted)"));
+    assert!(text.html.contains("Blasts 7 % of nucleated cells."));
 }
 
 #[tokio::test]

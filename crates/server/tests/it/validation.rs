@@ -10,6 +10,9 @@ use serde_json::json;
 
 use crate::sqlite_app;
 
+/// Who submits, where, which fields, the expected status and the field the error must name.
+type FormCase = (Role, String, Vec<(&'static str, &'static str)>, u16, &'static str);
+
 #[tokio::test]
 async fn bad_api_input_is_refused_naming_the_field_and_changes_nothing() {
     let app = sqlite_app().await;
@@ -130,7 +133,7 @@ async fn bad_form_input_is_refused_naming_the_field_and_changes_nothing() {
         ("interpretation", "Fine."),
     ];
 
-    let cases: Vec<(Role, String, Vec<(&str, &str)>, u16, &str)> = vec![
+    let cases: Vec<FormCase> = vec![
         (Role::Clinician, "/patients".into(), replace(&patient_form, "mrn", "x"), 422, "mrn"),
         (
             Role::Clinician,
