@@ -13,11 +13,15 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use marrow_domain::role::{Role, check_new_password, parse_username};
 use marrow_server::{AppState, Clock, Config, SystemClock, auth};
-use marrow_store::{Backend, DatabaseUrl, Store};
+use marrow_store::{Backend, DatabaseUrl, OpenMode, Store};
 
 /// Marrow runs a hospital's bone marrow aspiration service, from order to signed report.
 #[derive(Debug, Parser)]
-#[command(name = "marrow", version, about, long_about = None)]
+#[command(
+    name = "marrow",
+    version,
+    about = "Marrow runs a hospital's bone marrow aspiration service, from order to signed report."
+)]
 struct Cli {
     #[command(flatten)]
     db: DatabaseArg,
@@ -132,9 +136,9 @@ fn init_logging() {
         .init();
 }
 
-async fn open(db: &DatabaseArg) -> anyhow::Result<Store> {
+async fn open(db: &DatabaseArg, mode: OpenMode) -> anyhow::Result<Store> {
     let url = DatabaseUrl::parse(&db.url)?;
-    let (store, opened) = Store::open(&url).await?;
+    let (store, opened) = Store::open_with(&url, mode).await?;
     if opened.created {
         tracing::info!("created a new database: {}", url.describe());
     }
@@ -154,7 +158,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(&cli.db, &listen, demo, secure_cookies).await
         }
         Command::Migrate => {
-            let store = open(&cli.db).await?;
+            let store = open(&cli.db, OpenMode::CreateIfMissing).await?;
             println!("database is up to date ({})", backend_name(store.backend()));
             Ok(())
         }
@@ -164,7 +168,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let display_name = display_name.unwrap_or_else(|| username.clone());
             let display_name = marrow_domain::required_text("display-name", &display_name, 200)?;
             let password = read_new_password()?;
-            let store = open(&cli.db).await?;
+            let store = open(&cli.db, OpenMode::MustExist).await?;
             let hash = auth::hash_password(&password).map_err(|e| anyhow!("{e}"))?;
             let id = store
                 .create_user(&username, &display_name, role, &hash, None, SystemClock.now())
@@ -173,7 +177,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::List) => {
-            let store = open(&cli.db).await?;
+            let store = open(&cli.db, OpenMode::MustExist).await?;
             for u in store.users().await? {
                 let active = if u.active { "" } else { " (inactive)" };
                 println!("{:<20} {:<14} {}{active}", u.username, u.role.code(), u.display_name);
@@ -182,7 +186,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token(TokenCommand::Create { name }) => {
             let username = parse_username(&name)?;
-            let store = open(&cli.db).await?;
+            let store = open(&cli.db, OpenMode::MustExist).await?;
             let (user, _) = store.user_for_login(&username).await?.ok_or_else(|| {
                 anyhow!("no user is called {username:?}; add one with `marrow user add`")
             })?;
@@ -195,7 +199,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit(AuditCommand::Verify) => {
-            let store = open(&cli.db).await?;
+            let store = open(&cli.db, OpenMode::MustExist).await?;
             let check = store.verify_audit_chain().await?;
             match check.first_broken {
                 None => {
@@ -209,7 +213,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::SeedSynthetic { cases } => {
-            let store = open(&cli.db).await?;
+            let store = open(&cli.db, OpenMode::CreateIfMissing).await?;
             demo::seed_synthetic(&store, cases, SystemClock.now()).await?;
             println!("added {cases} synthetic cases");
             Ok(())
@@ -255,16 +259,18 @@ async fn serve(
     let addr: SocketAddr = listen
         .parse()
         .map_err(|_| anyhow!("--listen {listen:?} is not an address such as 127.0.0.1:8080"))?;
-    let store = open(db).await?;
+    let store = open(db, OpenMode::CreateIfMissing).await?;
     if demo {
-        if store.patient_count().await? == 0 {
+        // Only an empty database (no patients, no users) gets demo data, so demo accounts
+        // can never appear beside real ones.
+        if store.patient_count().await? == 0 && store.users().await?.is_empty() {
             let users = demo::fill(&store, SystemClock.now()).await?;
             println!("Demo data added. Demo users (passwords are shown only now):");
             for (username, role, password) in users {
                 println!("  {username:<14} {role:<26} {password}");
             }
         } else {
-            tracing::info!("the database already holds patients; demo data was not added");
+            tracing::info!("the database is not empty; demo data was not added");
         }
     }
     let listener = tokio::net::TcpListener::bind(addr)

@@ -19,7 +19,7 @@ mod rows;
 
 pub use audit::{AuditEntry, ChainCheck};
 pub use error::StoreError;
-pub use open::{Backend, DatabaseUrl};
+pub use open::{Backend, DatabaseUrl, OpenMode, Opened};
 pub use repo::cases::{
     CaseRecord, CaseSummary, DraftRecord, Recorded, ReportVersion, SpecimenRecord,
 };

@@ -80,6 +80,15 @@ impl DatabaseUrl {
     }
 }
 
+/// Whether opening may create a missing SQLite file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// `serve` and `migrate`: a first start creates the database.
+    CreateIfMissing,
+    /// Every other command: a missing file is an error.
+    MustExist,
+}
+
 /// What opening did, for the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Opened {
@@ -92,9 +101,18 @@ pub struct Opened {
 impl Store {
     /// Opens the database, creating a missing SQLite file, and applies pending migrations.
     pub async fn open(url: &DatabaseUrl) -> Result<(Store, Opened), StoreError> {
+        Self::open_with(url, OpenMode::CreateIfMissing).await
+    }
+
+    /// Opens the database; with [`OpenMode::MustExist`] a missing SQLite file is an error, so a
+    /// typo in a URL cannot quietly start an empty database.
+    pub async fn open_with(
+        url: &DatabaseUrl,
+        mode: OpenMode,
+    ) -> Result<(Store, Opened), StoreError> {
         sqlx::any::install_default_drivers();
         let (pool, created) = match url {
-            DatabaseUrl::Sqlite(path) => open_sqlite(path).await?,
+            DatabaseUrl::Sqlite(path) => open_sqlite(path, mode).await?,
             DatabaseUrl::Postgres(raw) => (open_postgres(url, raw).await?, false),
         };
         let store = Store { pool, backend: url.backend() };
@@ -117,7 +135,7 @@ impl Store {
     }
 }
 
-async fn open_sqlite(path: &Path) -> Result<(sqlx::AnyPool, bool), StoreError> {
+async fn open_sqlite(path: &Path, mode: OpenMode) -> Result<(sqlx::AnyPool, bool), StoreError> {
     let shown = path.display().to_string();
     let absolute = if path.is_absolute() {
         path.to_path_buf()
@@ -127,6 +145,12 @@ async fn open_sqlite(path: &Path) -> Result<(sqlx::AnyPool, bool), StoreError> {
             .join(path)
     };
     let folder = absolute.parent().unwrap_or(Path::new("/"));
+    if folder.exists() && !folder.is_dir() {
+        return Err(StoreError::Open(format!(
+            "cannot open SQLite file {shown}: {} is a file, not a folder",
+            folder.display()
+        )));
+    }
     if !folder.is_dir() {
         return Err(StoreError::Open(format!(
             "cannot open SQLite file {shown}: the folder {} does not exist",
@@ -137,6 +161,11 @@ async fn open_sqlite(path: &Path) -> Result<(sqlx::AnyPool, bool), StoreError> {
         return Err(StoreError::Open(format!("cannot open SQLite file {shown}: it is a folder")));
     }
     let created = !absolute.exists();
+    if created && mode == OpenMode::MustExist {
+        return Err(StoreError::Open(format!(
+            "there is no SQLite database at {shown}; check --database, or create it with `marrow migrate`"
+        )));
+    }
     let options = SqliteConnectOptions::new().filename(&absolute).create_if_missing(true);
     let any = AnyConnectOptions::from_url(&options.to_url_lossy())
         .map_err(|e| StoreError::Open(format!("cannot open SQLite file {shown}: {e}")))?;

@@ -100,6 +100,8 @@ fn migrate_with_the_default_url_creates_marrow_db_and_succeeds_twice() {
 // ---- users ----------------------------------------------------------------------------------
 
 fn add_pathologist(dir: &std::path::Path, password: &str) -> support::Outcome {
+    // Only `serve` and `migrate` create a database; every other command needs one.
+    run(dir, &["migrate"], None).assert_success();
     run(
         dir,
         &["user", "add", "--role", "pathologist", "--display-name", "Dr Synthetic", "syn.path"],
@@ -259,4 +261,29 @@ fn audit_verify_reports_an_intact_chain_on_the_demo_database() {
     let outcome = run(dir.path(), &["audit", "verify"], None);
     outcome.assert_success();
     assert!(outcome.stdout.contains("audit chain intact"), "{outcome:#?}");
+}
+
+#[test]
+fn commands_other_than_serve_and_migrate_refuse_a_missing_database() {
+    let dir = workdir();
+    for args in [&["user", "list"][..], &["token", "create", "someone"], &["audit", "verify"]] {
+        let outcome = run(dir.path(), args, None);
+        assert_eq!(outcome.status.code(), Some(1), "{args:?}: {outcome:#?}");
+        assert!(
+            outcome.stderr.contains("there is no SQLite database at marrow.db"),
+            "{args:?}: {outcome:#?}"
+        );
+    }
+    assert!(!dir.path().join("marrow.db").exists(), "nothing was created");
+}
+
+#[test]
+fn serve_demo_adds_nothing_to_a_database_that_already_has_users() {
+    let dir = workdir();
+    add_pathologist(dir.path(), PASSWORD).assert_success();
+    let server = Server::start(dir.path(), &["--demo"]);
+    drop(server);
+    let users = run(dir.path(), &["user", "list"], None);
+    users.assert_success();
+    assert_eq!(users.stdout.lines().count(), 1, "only the real user: {users:#?}");
 }
