@@ -694,35 +694,67 @@ impl Store {
     }
 
     /// One case with everything recorded so far.
+    ///
+    /// The case page is the busiest read, so the one-to-one records (safety check, procedure,
+    /// differential header, draft) come in the case's own row by LEFT JOIN, and each list is
+    /// read only when its parent exists: four to six queries rather than a dozen.
     pub async fn case(&self, id: CaseId) -> Result<CaseRecord, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let row = sqlx::query(&format!(
             "SELECT c.id, c.status, c.version, c.indication, c.indication_lineages, c.indication_text, c.sampling,
-                    c.urgency, c.clinical_details, c.ordered_by, c.ordered_at, u.display_name AS orderer,
-                    {PATIENT_COLUMNS}
-             FROM cases c JOIN patients p ON p.id = c.patient_id JOIN users u ON u.id = c.ordered_by
+                    c.urgency, c.clinical_details, c.ordered_by, c.ordered_at, ou.display_name AS orderer,
+                    {PATIENT_COLUMNS}, {SAFETY_COLUMNS}, {PROCEDURE_COLUMNS}, {DIFFERENTIAL_COLUMNS}, {DRAFT_COLUMNS}
+             FROM cases c
+             JOIN patients p ON p.id = c.patient_id
+             JOIN users ou ON ou.id = c.ordered_by
+             LEFT JOIN safety_checks s ON s.case_id = c.id
+             LEFT JOIN users su ON su.id = s.recorded_by
+             LEFT JOIN procedures pr ON pr.case_id = c.id
+             LEFT JOIN users pru ON pru.id = pr.recorded_by
+             LEFT JOIN differentials d ON d.case_id = c.id
+             LEFT JOIN users du ON du.id = d.recorded_by
+             LEFT JOIN report_drafts rd ON rd.case_id = c.id
+             LEFT JOIN users rdu ON rdu.id = rd.updated_by
              WHERE c.id = $1"
         ))
         .bind(id.0)
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(StoreError::NotFound { what: "case", id: id.0 })?;
+        let status = status_from(&row)?;
+        let has = |column: &str| -> Result<bool, StoreError> {
+            Ok(col::<Option<i64>>(&row, column)?.is_some())
+        };
+        let safety =
+            if has("s_case")? { Some(safety_from(&row, &mut conn, id).await?) } else { None };
+        let specimens =
+            if has("pr_case")? { self.specimens_in(&mut conn, id).await? } else { Vec::new() };
+        let procedure =
+            if has("pr_case")? { Some(procedure_from(&row, &specimens)?) } else { None };
+        let differential =
+            if has("d_case")? { Some(differential_from(&row, &mut conn, id).await?) } else { None };
+        let draft = if has("rd_case")? { Some(draft_from(&row)?) } else { None };
+        let versions = if matches!(status, CaseStatus::Reported | CaseStatus::Amended) {
+            self.versions_in(&mut conn, id).await?
+        } else {
+            Vec::new()
+        };
         Ok(CaseRecord {
             id,
             patient: patient_from(&row)?,
-            status: status_from(&row)?,
+            status,
             version: col(&row, "version")?,
             order: Recorded {
                 value: order_from(&row)?,
                 by: user_ref(&row, "ordered_by", "orderer")?,
                 at: timestamp(&row, "ordered_at")?,
             },
-            safety: self.safety_in(&mut conn, id).await?,
-            procedure: self.procedure_in(&mut conn, id).await?,
-            specimens: self.specimens_in(&mut conn, id).await?,
-            differential: self.differential_in(&mut conn, id).await?,
-            draft: self.draft_in(&mut conn, id).await?,
-            versions: self.versions_in(&mut conn, id).await?,
+            safety,
+            procedure,
+            specimens,
+            differential,
+            draft,
+            versions,
         })
     }
 
@@ -731,97 +763,16 @@ impl Store {
         conn: &mut AnyConnection,
         case: CaseId,
     ) -> Result<Option<Recorded<SafetyFacts>>, StoreError> {
-        let Some(row) = sqlx::query(
-            "SELECT s.*, u.display_name FROM safety_checks s JOIN users u ON u.id = s.recorded_by WHERE s.case_id = $1",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {SAFETY_COLUMNS} FROM safety_checks s JOIN users su ON su.id = s.recorded_by WHERE s.case_id = $1"
+        ))
         .bind(case.0)
         .fetch_optional(&mut *conn)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let meds = sqlx::query(
-            "SELECT name, drug_class, dose, last_dose_at FROM medications WHERE case_id = $1 ORDER BY position",
-        )
-        .bind(case.0)
-        .fetch_all(&mut *conn)
         .await?;
-        let medications = meds
-            .iter()
-            .map(|m| {
-                let class: String = col(m, "drug_class")?;
-                Ok(Medication {
-                    name: col(m, "name")?,
-                    class: DrugClass::parse(&class).map_err(corrupt)?,
-                    dose: col(m, "dose")?,
-                    last_dose_at: opt_timestamp(m, "last_dose_at")?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let allergies: Vec<String> = sqlx::query_scalar(
-            "SELECT description FROM allergies WHERE case_id = $1 ORDER BY position",
-        )
-        .bind(case.0)
-        .fetch_all(&mut *conn)
-        .await?;
-        let platelets: Option<i64> = col(&row, "platelets")?;
-        let inr: Option<i64> = col(&row, "inr_hundredths")?;
-        let facts = SafetyFacts {
-            medications,
-            allergies,
-            platelets: platelets
-                .map(|p| PlateletCount::parse(&p.to_string()))
-                .transpose()
-                .map_err(corrupt)?,
-            inr: inr
-                .map(|i| u16::try_from(i).map(Inr::from_hundredths))
-                .transpose()
-                .map_err(|_| StoreError::Corrupt("inr".into()))?,
-            bloods_taken_at: opt_timestamp(&row, "bloods_taken_at")?,
-            sedation_planned: flag(&row, "sedation_planned")?,
-            escort_arranged: flag(&row, "escort_arranged")?,
-            immunocompromised: flag(&row, "immunocompromised")?,
-        };
-        Ok(Some(Recorded {
-            value: facts,
-            by: user_ref(&row, "recorded_by", "display_name")?,
-            at: timestamp(&row, "recorded_at")?,
-        }))
-    }
-
-    async fn procedure_in(
-        &self,
-        conn: &mut AnyConnection,
-        case: CaseId,
-    ) -> Result<Option<Recorded<ProcedureNote>>, StoreError> {
-        let Some(row) = sqlx::query(
-            "SELECT p.*, u.display_name FROM procedures p JOIN users u ON u.id = p.recorded_by WHERE p.case_id = $1",
-        )
-        .bind(case.0)
-        .fetch_optional(&mut *conn)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let code = |name: &str| -> Result<String, StoreError> { col(&row, name) };
-        let specimens =
-            self.specimens_in(conn, case).await?.into_iter().map(|s| s.specimen).collect();
-        let note = ProcedureNote {
-            operator: col(&row, "operator")?,
-            performed_at: timestamp(&row, "performed_at")?,
-            site: Site::parse(&code("site")?).map_err(corrupt)?,
-            side: Side::parse(&code("side")?).map_err(corrupt)?,
-            position: Position::parse(&code("position")?).map_err(corrupt)?,
-            local_anaesthetic: col(&row, "local_anaesthetic")?,
-            sedation: Sedation::parse(&code("sedation")?).map_err(corrupt)?,
-            specimens,
-            complications: col(&row, "complications")?,
-        };
-        Ok(Some(Recorded {
-            value: note,
-            by: user_ref(&row, "recorded_by", "display_name")?,
-            at: timestamp(&row, "recorded_at")?,
-        }))
+        match row {
+            Some(row) => Ok(Some(safety_from(&row, conn, case).await?)),
+            None => Ok(None),
+        }
     }
 
     async fn specimens_in(
@@ -868,34 +819,16 @@ impl Store {
         conn: &mut AnyConnection,
         case: CaseId,
     ) -> Result<Option<Recorded<Differential>>, StoreError> {
-        let Some(row) = sqlx::query(
-            "SELECT d.recorded_by, d.recorded_at, u.display_name FROM differentials d JOIN users u ON u.id = d.recorded_by
-             WHERE d.case_id = $1",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {DIFFERENTIAL_COLUMNS} FROM differentials d JOIN users du ON du.id = d.recorded_by WHERE d.case_id = $1"
+        ))
         .bind(case.0)
         .fetch_optional(&mut *conn)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let rows =
-            sqlx::query("SELECT cell_class, cells FROM differential_counts WHERE case_id = $1")
-                .bind(case.0)
-                .fetch_all(&mut *conn)
-                .await?;
-        let mut counts = Vec::new();
-        for r in &rows {
-            let class: String = col(r, "cell_class")?;
-            let cells: i64 = col(r, "cells")?;
-            let cells =
-                u32::try_from(cells).map_err(|_| StoreError::Corrupt("cell count".into()))?;
-            counts.push((CellClass::parse(&class).map_err(corrupt)?, cells));
+        .await?;
+        match row {
+            Some(row) => Ok(Some(differential_from(&row, conn, case).await?)),
+            None => Ok(None),
         }
-        Ok(Some(Recorded {
-            value: Differential::from_counts(counts),
-            by: user_ref(&row, "recorded_by", "display_name")?,
-            at: timestamp(&row, "recorded_at")?,
-        }))
     }
 
     async fn draft_in(
@@ -903,21 +836,13 @@ impl Store {
         conn: &mut AnyConnection,
         case: CaseId,
     ) -> Result<Option<DraftRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT d.*, u.display_name FROM report_drafts d JOIN users u ON u.id = d.updated_by WHERE d.case_id = $1",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {DRAFT_COLUMNS} FROM report_drafts rd JOIN users rdu ON rdu.id = rd.updated_by WHERE rd.case_id = $1"
+        ))
         .bind(case.0)
         .fetch_optional(&mut *conn)
         .await?;
-        row.map(|r| {
-            Ok(DraftRecord {
-                content: content_from(&r)?,
-                revision: col(&r, "revision")?,
-                by: user_ref(&r, "updated_by", "display_name")?,
-                at: timestamp(&r, "updated_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(draft_from).transpose()
     }
 
     async fn versions_in(
@@ -946,6 +871,131 @@ impl Store {
             })
             .collect()
     }
+}
+
+// The one-to-one records, with prefixed column names so they can share a row with the case.
+const SAFETY_COLUMNS: &str = "s.case_id AS s_case, s.platelets, s.inr_hundredths, s.bloods_taken_at,
+    s.sedation_planned, s.escort_arranged, s.immunocompromised, s.recorded_by AS s_by, s.recorded_at AS s_at,
+    su.display_name AS s_by_name";
+const PROCEDURE_COLUMNS: &str =
+    "pr.case_id AS pr_case, pr.operator, pr.performed_at, pr.site, pr.side,
+    pr.position, pr.local_anaesthetic, pr.sedation, pr.complications, pr.recorded_by AS pr_by,
+    pr.recorded_at AS pr_at, pru.display_name AS pr_by_name";
+const DIFFERENTIAL_COLUMNS: &str = "d.case_id AS d_case, d.recorded_by AS d_by, d.recorded_at AS d_at, du.display_name AS d_by_name";
+const DRAFT_COLUMNS: &str = "rd.case_id AS rd_case, rd.adequacy, rd.cellularity, rd.morphology,
+    rd.interpretation, rd.comment, rd.revision, rd.updated_by AS rd_by, rd.updated_at AS rd_at,
+    rdu.display_name AS rd_by_name";
+
+async fn safety_from(
+    row: &AnyRow,
+    conn: &mut AnyConnection,
+    case: CaseId,
+) -> Result<Recorded<SafetyFacts>, StoreError> {
+    // Medications and allergies in one round trip; `kind` orders medications first.
+    let lists = sqlx::query(
+        "SELECT 'm' AS kind, position, name, drug_class, dose, last_dose_at FROM medications WHERE case_id = $1
+         UNION ALL
+         SELECT 'n' AS kind, position, description, NULL, NULL, NULL FROM allergies WHERE case_id = $1
+         ORDER BY kind, position",
+    )
+    .bind(case.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut medications = Vec::new();
+    let mut allergies = Vec::new();
+    for m in &lists {
+        let kind: String = col(m, "kind")?;
+        if kind == "m" {
+            let class: Option<String> = col(m, "drug_class")?;
+            let dose: Option<String> = col(m, "dose")?;
+            medications.push(Medication {
+                name: col(m, "name")?,
+                class: DrugClass::parse(class.as_deref().unwrap_or("")).map_err(corrupt)?,
+                dose: dose.unwrap_or_default(),
+                last_dose_at: opt_timestamp(m, "last_dose_at")?,
+            });
+        } else {
+            allergies.push(col(m, "name")?);
+        }
+    }
+    let platelets: Option<i64> = col(row, "platelets")?;
+    let inr: Option<i64> = col(row, "inr_hundredths")?;
+    let facts = SafetyFacts {
+        medications,
+        allergies,
+        platelets: platelets
+            .map(|p| PlateletCount::parse(&p.to_string()))
+            .transpose()
+            .map_err(corrupt)?,
+        inr: inr
+            .map(|i| u16::try_from(i).map(Inr::from_hundredths))
+            .transpose()
+            .map_err(|_| StoreError::Corrupt("inr".into()))?,
+        bloods_taken_at: opt_timestamp(row, "bloods_taken_at")?,
+        sedation_planned: flag(row, "sedation_planned")?,
+        escort_arranged: flag(row, "escort_arranged")?,
+        immunocompromised: flag(row, "immunocompromised")?,
+    };
+    Ok(Recorded {
+        value: facts,
+        by: user_ref(row, "s_by", "s_by_name")?,
+        at: timestamp(row, "s_at")?,
+    })
+}
+
+fn procedure_from(
+    row: &AnyRow,
+    specimens: &[SpecimenRecord],
+) -> Result<Recorded<ProcedureNote>, StoreError> {
+    let code = |name: &str| -> Result<String, StoreError> { col(row, name) };
+    let note = ProcedureNote {
+        operator: col(row, "operator")?,
+        performed_at: timestamp(row, "performed_at")?,
+        site: Site::parse(&code("site")?).map_err(corrupt)?,
+        side: Side::parse(&code("side")?).map_err(corrupt)?,
+        position: Position::parse(&code("position")?).map_err(corrupt)?,
+        local_anaesthetic: col(row, "local_anaesthetic")?,
+        sedation: Sedation::parse(&code("sedation")?).map_err(corrupt)?,
+        specimens: specimens.iter().map(|s| s.specimen).collect(),
+        complications: col(row, "complications")?,
+    };
+    Ok(Recorded {
+        value: note,
+        by: user_ref(row, "pr_by", "pr_by_name")?,
+        at: timestamp(row, "pr_at")?,
+    })
+}
+
+async fn differential_from(
+    row: &AnyRow,
+    conn: &mut AnyConnection,
+    case: CaseId,
+) -> Result<Recorded<Differential>, StoreError> {
+    let rows = sqlx::query("SELECT cell_class, cells FROM differential_counts WHERE case_id = $1")
+        .bind(case.0)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut counts = Vec::new();
+    for r in &rows {
+        let class: String = col(r, "cell_class")?;
+        let cells: i64 = col(r, "cells")?;
+        let cells = u32::try_from(cells).map_err(|_| StoreError::Corrupt("cell count".into()))?;
+        counts.push((CellClass::parse(&class).map_err(corrupt)?, cells));
+    }
+    Ok(Recorded {
+        value: Differential::from_counts(counts),
+        by: user_ref(row, "d_by", "d_by_name")?,
+        at: timestamp(row, "d_at")?,
+    })
+}
+
+fn draft_from(row: &AnyRow) -> Result<DraftRecord, StoreError> {
+    Ok(DraftRecord {
+        content: content_from(row)?,
+        revision: col(row, "revision")?,
+        by: user_ref(row, "rd_by", "rd_by_name")?,
+        at: timestamp(row, "rd_at")?,
+    })
 }
 
 async fn insert_version(
