@@ -48,9 +48,9 @@ SESSION="$(awk '$6 == "marrow_session" {print $7}' "$JAR")"
 [ -n "$SESSION" ] || { echo "bench: login failed" >&2; exit 1; }
 
 echo "== case page: GET /cases/{random id}, $CONNECTIONS connections, $DURATION"
-wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Cookie: marrow_session=$SESSION" \
+wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Cookie: marrow_session=$SESSION" \
   -s bench/random_case.lua "http://127.0.0.1:$PORT" -- /cases/ "$CASES"
 
 echo "== API: GET /api/v1/cases/{random id}, $CONNECTIONS connections, $DURATION"
-wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" \
+wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" \
   -s bench/random_case.lua "http://127.0.0.1:$PORT" -- /api/v1/cases/ "$CASES"

@@ -245,11 +245,10 @@ pub struct CaseView {
     pub draft: Option<Rows>,
     pub versions: Vec<VersionView>,
     pub actions: Vec<NextAction>,
-    pub history: Vec<HistoryLine>,
 }
 
 impl CaseView {
-    pub fn of(c: &CaseRecord, role: Role, today: Date, history: &[AuditEntry]) -> Self {
+    pub fn of(c: &CaseRecord, role: Role, today: Date) -> Self {
         let o = &c.order.value;
         let order = vec![
             ("Indication".into(), o.indication.to_string()),
@@ -365,7 +364,6 @@ impl CaseView {
             draft,
             versions: c.versions.iter().map(VersionView::of).collect(),
             actions: next_actions(c, role),
-            history: history.iter().map(HistoryLine::of).collect(),
         }
     }
 }

@@ -165,6 +165,39 @@ impl Store {
             .collect()
     }
 
+    /// The history of one entity for display: who did what when, without the before/after
+    /// values (which can be large and are not shown in lists).
+    pub async fn history_for(
+        &self,
+        entity: &str,
+        entity_id: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.at, a.actor_id, u.display_name, a.action
+             FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+             WHERE a.entity = $1 AND a.entity_id = $2 ORDER BY a.id",
+        )
+        .bind(entity)
+        .bind(entity_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: col(r, "id")?,
+                    at: timestamp(r, "at")?,
+                    actor_id: col(r, "actor_id")?,
+                    actor_name: col(r, "display_name")?,
+                    action: col(r, "action")?,
+                    entity: entity.to_owned(),
+                    entity_id,
+                    before: None,
+                    after: None,
+                })
+            })
+            .collect()
+    }
+
     /// Recomputes every hash in order and reports the first row that does not match.
     pub async fn verify_audit_chain(&self) -> Result<ChainCheck, StoreError> {
         let rows = sqlx::query(

@@ -170,14 +170,19 @@ async fn open_sqlite(path: &Path, mode: OpenMode) -> Result<(sqlx::AnyPool, bool
     let any = AnyConnectOptions::from_url(&options.to_url_lossy())
         .map_err(|e| StoreError::Open(format!("cannot open SQLite file {shown}: {e}")))?;
     let pool = AnyPoolOptions::new()
+        // Eight: more connections (each a driver thread) lost to thread switching on two cores,
+        // fewer left requests queueing (BENCHMARKS.md).
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(10))
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 // Every connection: enforce foreign keys, wait for the writer rather than fail,
                 // and fsync every commit (FULL) so an acknowledged change survives power loss.
+                // Reads go through a memory map and a larger page cache: without them each
+                // page read is a pread() system call, which dominated the case-page benchmark.
                 conn.execute(
-                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL;",
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL;
+                     PRAGMA mmap_size = 268435456; PRAGMA cache_size = -16000;",
                 )
                 .await?;
                 Ok(())

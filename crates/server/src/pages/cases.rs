@@ -12,7 +12,7 @@ use super::{page, path_id};
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::{AppError, PageError};
-use crate::views::{CaseRow, CaseView, Nav, PatientBanner, VersionView};
+use crate::views::{CaseRow, CaseView, HistoryLine, Nav, PatientBanner, VersionView};
 
 #[derive(Template)]
 #[template(path = "cases.html")]
@@ -76,9 +76,36 @@ pub async fn show(
     staff.require(Action::ViewClinicalRecords)?;
     let id = CaseId(path_id(&id, "case")?);
     let record = state.store.case(id).await?;
-    let history = state.store.audit_for("case", id.0).await?;
-    let view = CaseView::of(&record, staff.role(), Date::of(state.clock.now()), &history);
+    let view = CaseView::of(&record, staff.role(), Date::of(state.clock.now()));
     page(&CasePage { nav: Nav::of(&staff), case: view })
+}
+
+#[derive(Template)]
+#[template(path = "history.html")]
+struct HistoryPage {
+    nav: Nav,
+    case_id: i64,
+    patient: PatientBanner,
+    history: Vec<HistoryLine>,
+}
+
+/// The case's audit trail: every change, who made it and when (kept apart from the case page,
+/// which is read far more often).
+pub async fn history(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    staff.require(Action::ViewClinicalRecords)?;
+    let id = CaseId(path_id(&id, "case")?);
+    let record = state.store.case(id).await?;
+    let history = state.store.history_for("case", id.0).await?;
+    page(&HistoryPage {
+        nav: Nav::of(&staff),
+        case_id: id.0,
+        patient: PatientBanner::of(&record.patient, Date::of(state.clock.now())),
+        history: history.iter().map(HistoryLine::of).collect(),
+    })
 }
 
 pub async fn report_version(

@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/patients/{id}/orders", post(patients::place_order))
         .route("/cases", get(cases::list))
         .route("/cases/{id}", get(cases::show))
+        .route("/cases/{id}/history", get(cases::history))
         .route("/cases/{id}/safety-check", get(steps::safety_form).post(steps::safety_save))
         .route("/cases/{id}/procedure", get(steps::procedure_form).post(steps::procedure_save))
         .route("/cases/{id}/specimens/receive", post(steps::receive))

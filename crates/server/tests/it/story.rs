@@ -299,6 +299,25 @@ async fn pages_story(app: &TestApp) {
         "version 1 is still viewable as signed"
     );
     assert!(old.html.contains("superseded by"));
+    let history = clinician.get(&format!("{case}/history")).await;
+    assert_eq!(history.status, 200);
+    let steps = [
+        "Ordered",
+        "Recorded the safety check",
+        "Recorded the procedure",
+        "Receive the specimens",
+        "Recorded the differential",
+        "Save the report draft",
+        "Sign the report",
+        "Amend the report",
+    ];
+    let mut at = 0;
+    for step in steps {
+        let found = history.html[at..]
+            .find(step)
+            .unwrap_or_else(|| panic!("history lists {step} in order"));
+        at += found;
+    }
     let text = clinician.get(&format!("{v1}/text")).await;
     assert_eq!(text.status, 200);
     assert!(text.html.contains("*** SUPERSEDED by version 2 ***"));

@@ -699,11 +699,14 @@ impl Store {
     /// differential header, draft) come in the case's own row by LEFT JOIN, and each list is
     /// read only when its parent exists: four to six queries rather than a dozen.
     pub async fn case(&self, id: CaseId) -> Result<CaseRecord, StoreError> {
+        // Not a transaction: BEGIN/COMMIT cost two more round trips to the SQLite worker thread.
+        // The status and every one-to-one record come from one statement; the lists a step
+        // writes are read only when that row says the step happened.
         let mut conn = self.pool.acquire().await?;
         let row = sqlx::query(&format!(
             "SELECT c.id, c.status, c.version, c.indication, c.indication_lineages, c.indication_text, c.sampling,
                     c.urgency, c.clinical_details, c.ordered_by, c.ordered_at, ou.display_name AS orderer,
-                    {PATIENT_COLUMNS}, {SAFETY_COLUMNS}, {PROCEDURE_COLUMNS}, {DIFFERENTIAL_COLUMNS}, {DRAFT_COLUMNS}
+                    {PATIENT_COLUMNS}, {SAFETY_COLUMNS}, {PROCEDURE_COLUMNS}, {DIFFERENTIAL_COLUMNS}, dc.*, {DRAFT_COLUMNS}
              FROM cases c
              JOIN patients p ON p.id = c.patient_id
              JOIN users ou ON ou.id = c.ordered_by
@@ -713,9 +716,11 @@ impl Store {
              LEFT JOIN users pru ON pru.id = pr.recorded_by
              LEFT JOIN differentials d ON d.case_id = c.id
              LEFT JOIN users du ON du.id = d.recorded_by
+             LEFT JOIN ({counts}) dc ON dc.case_id = c.id
              LEFT JOIN report_drafts rd ON rd.case_id = c.id
              LEFT JOIN users rdu ON rdu.id = rd.updated_by
-             WHERE c.id = $1"
+             WHERE c.id = $1",
+            counts = counts_by_class()
         ))
         .bind(id.0)
         .fetch_optional(&mut *conn)
@@ -731,15 +736,14 @@ impl Store {
             if has("pr_case")? { self.specimens_in(&mut conn, id).await? } else { Vec::new() };
         let procedure =
             if has("pr_case")? { Some(procedure_from(&row, &specimens)?) } else { None };
-        let differential =
-            if has("d_case")? { Some(differential_from(&row, &mut conn, id).await?) } else { None };
+        let differential = if has("d_case")? { Some(differential_from(&row)?) } else { None };
         let draft = if has("rd_case")? { Some(draft_from(&row)?) } else { None };
         let versions = if matches!(status, CaseStatus::Reported | CaseStatus::Amended) {
             self.versions_in(&mut conn, id).await?
         } else {
             Vec::new()
         };
-        Ok(CaseRecord {
+        let record = CaseRecord {
             id,
             patient: patient_from(&row)?,
             status,
@@ -755,7 +759,8 @@ impl Store {
             differential,
             draft,
             versions,
-        })
+        };
+        Ok(record)
     }
 
     async fn safety_in(
@@ -820,13 +825,16 @@ impl Store {
         case: CaseId,
     ) -> Result<Option<Recorded<Differential>>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {DIFFERENTIAL_COLUMNS} FROM differentials d JOIN users du ON du.id = d.recorded_by WHERE d.case_id = $1"
+            "SELECT {DIFFERENTIAL_COLUMNS}, dc.* FROM differentials d JOIN users du ON du.id = d.recorded_by
+             LEFT JOIN ({counts}) dc ON dc.case_id = d.case_id
+             WHERE d.case_id = $1",
+            counts = counts_by_class()
         ))
         .bind(case.0)
         .fetch_optional(&mut *conn)
         .await?;
         match row {
-            Some(row) => Ok(Some(differential_from(&row, conn, case).await?)),
+            Some(row) => Ok(Some(differential_from(&row)?)),
             None => Ok(None),
         }
     }
@@ -966,21 +974,43 @@ fn procedure_from(
     })
 }
 
-async fn differential_from(
-    row: &AnyRow,
-    conn: &mut AnyConnection,
-    case: CaseId,
-) -> Result<Recorded<Differential>, StoreError> {
-    let rows = sqlx::query("SELECT cell_class, cells FROM differential_counts WHERE case_id = $1")
-        .bind(case.0)
-        .fetch_all(&mut *conn)
-        .await?;
+/// The counts of one case as one row, a column `n_<class>` per cell class (conditional
+/// aggregation, portable to both backends). One row instead of one per class matters: every row
+/// crosses a thread boundary in the SQLite driver, and that dominated the case-page profile.
+/// MAX, not SUM: the key is (case, class), and SUM of BIGINT is NUMERIC on PostgreSQL.
+fn counts_by_class() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let columns: Vec<String> = CellClass::ALL
+            .iter()
+            .map(|c| {
+                format!(
+                    "MAX(CASE WHEN cell_class = '{}' THEN cells END) AS {}",
+                    c.code(),
+                    count_column(*c)
+                )
+            })
+            .collect();
+        format!(
+            "SELECT case_id, {} FROM differential_counts WHERE case_id = $1 GROUP BY case_id",
+            columns.join(", ")
+        )
+    })
+}
+
+fn count_column(class: CellClass) -> String {
+    format!("n_{}", class.code().replace('-', "_"))
+}
+
+fn differential_from(row: &AnyRow) -> Result<Recorded<Differential>, StoreError> {
     let mut counts = Vec::new();
-    for r in &rows {
-        let class: String = col(r, "cell_class")?;
-        let cells: i64 = col(r, "cells")?;
-        let cells = u32::try_from(cells).map_err(|_| StoreError::Corrupt("cell count".into()))?;
-        counts.push((CellClass::parse(&class).map_err(corrupt)?, cells));
+    for &class in CellClass::ALL {
+        let cells: Option<i64> = col(row, &count_column(class))?;
+        if let Some(cells) = cells {
+            let cells =
+                u32::try_from(cells).map_err(|_| StoreError::Corrupt("cell count".into()))?;
+            counts.push((class, cells));
+        }
     }
     Ok(Recorded {
         value: Differential::from_counts(counts),
