@@ -173,6 +173,9 @@ async fn open_sqlite(path: &Path, mode: OpenMode) -> Result<(sqlx::AnyPool, bool
         // Eight: more connections (each a driver thread) lost to thread switching on two cores,
         // fewer left requests queueing (BENCHMARKS.md).
         .max_connections(8)
+        // A file does not drop its connection; pinging it on every acquire was a round trip
+        // to the driver's thread per request.
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(10))
         .after_connect(|conn, _meta| {
             Box::pin(async move {
