@@ -162,3 +162,15 @@ async fn the_openapi_document_is_3_1_and_lists_every_api_route() {
     assert!(doc["components"]["schemas"]["CaseDto"].is_object());
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
 }
+
+#[tokio::test]
+async fn unknown_paths_are_404_in_the_callers_format() {
+    let app = sqlite_app().await;
+    let api = reqwest::get(format!("{}/api/v1/nothing-here", app.base_url)).await.unwrap();
+    assert_eq!(api.status(), 404);
+    let body: serde_json::Value = api.json().await.unwrap();
+    assert_eq!(body["error"], "there is no page at /api/v1/nothing-here");
+    let page = reqwest::get(format!("{}/nothing-here", app.base_url)).await.unwrap();
+    assert_eq!(page.status(), 404);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+}
