@@ -68,9 +68,13 @@ async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
     axum::Json(ApiDoc::openapi())
 }
 
-async fn fallback(uri: axum::http::Uri) -> crate::error::ApiError {
-    crate::error::ApiError(crate::error::AppError::NotFound(format!(
-        "no such page: {}",
-        uri.path()
-    )))
+/// Unknown paths: JSON under `/api/`, an HTML page elsewhere.
+async fn fallback(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let error = crate::error::AppError::NotFound(format!("there is no page at {}", uri.path()));
+    if uri.path().starts_with("/api/") {
+        crate::error::ApiError(error).into_response()
+    } else {
+        crate::error::PageError(error).into_response()
+    }
 }
