@@ -17,6 +17,7 @@ mod api;
 pub mod auth;
 mod clock;
 mod error;
+pub mod events;
 mod forms;
 mod pages;
 mod views;
@@ -59,12 +60,20 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Settings.
     pub config: Arc<Config>,
+    /// The group-commit writer of counter events.
+    pub events: events::EventWriter,
 }
 
 impl AppState {
-    /// State with the system clock.
+    /// State with the system clock. Starts the event writer, so call it inside a tokio runtime.
     pub fn new(store: Store, config: Config) -> Self {
-        Self { store, clock: Arc::new(SystemClock), config: Arc::new(config) }
+        Self::with_clock(store, config, Arc::new(SystemClock))
+    }
+
+    /// State with a given clock (tests, demos with fixed dates).
+    pub fn with_clock(store: Store, config: Config, clock: Arc<dyn Clock>) -> Self {
+        let events = events::EventWriter::spawn(store.clone(), clock.clone());
+        Self { store, clock, config: Arc::new(config), events }
     }
 }
 

@@ -33,8 +33,8 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
     let store = db.store();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let base_url = format!("http://{}", listener.local_addr().expect("local address"));
-    let mut state = AppState::new(store.clone(), Config::default());
-    state.clock = std::sync::Arc::new(FixedClock(synthetic::now()));
+    let clock = std::sync::Arc::new(FixedClock(synthetic::now()));
+    let state = AppState::with_clock(store.clone(), Config::default(), clock);
     let app = marrow_server::app(state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {

@@ -481,10 +481,22 @@ impl Store {
         stamp: Stamp,
     ) -> Result<CaseStatus, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let from = lock_case(&mut tx, case, stamp.at).await?;
+        let to = self.record_differential_in(&mut tx, case, differential, stamp).await?;
+        tx.commit().await?;
+        Ok(to)
+    }
+
+    /// The differential step inside a caller's transaction (also used when a count finishes).
+    pub(crate) async fn record_differential_in(
+        &self,
+        tx: &mut AnyConnection,
+        case: CaseId,
+        differential: &Differential,
+        stamp: Stamp,
+    ) -> Result<CaseStatus, StoreError> {
+        let from = lock_case(tx, case, stamp.at).await?;
         let to = advance(from, Step::Differential)?;
-        let before =
-            self.differential_in(&mut tx, case).await?.map(|d| differential_json(&d.value));
+        let before = self.differential_in(tx, case).await?.map(|d| differential_json(&d.value));
         sqlx::query("DELETE FROM differential_counts WHERE case_id = $1")
             .bind(case.0)
             .execute(&mut *tx)
@@ -511,9 +523,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        set_status(&mut tx, case, to).await?;
+        set_status(tx, case, to).await?;
         audit_step(
-            &mut tx,
+            tx,
             stamp,
             case,
             Step::Differential,
@@ -522,7 +534,7 @@ impl Store {
             differential_json(differential),
         )
         .await?;
-        tx.commit().await?;
+
         Ok(to)
     }
 

@@ -1,3 +1,4 @@
 pub(crate) mod cases;
+pub(crate) mod counts;
 pub(crate) mod patients;
 pub(crate) mod users;

@@ -1,0 +1,54 @@
+-- The keyboard differential counter: a count is one observer's count of one case's slides;
+-- every keystroke (and every undo) is an event, stored before the server acknowledges it.
+
+INSERT INTO id_counters (name, value) VALUES ('counts', 0), ('count_events', 0);
+
+CREATE TABLE counts (
+    id BIGINT PRIMARY KEY,
+    case_id BIGINT NOT NULL REFERENCES cases (id),
+    observer_id BIGINT NOT NULL REFERENCES users (id),
+    target BIGINT NOT NULL,
+    started_at TEXT NOT NULL,
+    -- Set when the observer finishes; a finished count takes no more events.
+    finished_at TEXT,
+    UNIQUE (case_id, observer_id)
+);
+CREATE INDEX counts_case ON counts (case_id);
+
+-- client_event_id makes a resend harmless: the same event sent twice is stored once.
+CREATE TABLE count_events (
+    id BIGINT PRIMARY KEY,
+    count_id BIGINT NOT NULL REFERENCES counts (id),
+    client_event_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    pressed_at TEXT,
+    received_at TEXT NOT NULL,
+    UNIQUE (count_id, client_event_id)
+);
+CREATE INDEX count_events_count ON count_events (count_id, id);
+
+-- Named key maps per user: "key=class;key=class".
+CREATE TABLE keymaps (
+    user_id BIGINT NOT NULL REFERENCES users (id),
+    name TEXT NOT NULL,
+    bindings TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, name)
+);
+
+-- The aspirate quality fields recorded beside the count.
+CREATE TABLE aspirate_findings (
+    case_id BIGINT PRIMARY KEY REFERENCES cases (id),
+    particles TEXT,
+    trail_cellularity TEXT,
+    particle_cellularity TEXT,
+    haemodilution TEXT,
+    megakaryocytes TEXT,
+    iron_grade BIGINT,
+    iron_performed BIGINT NOT NULL,
+    particles_examined_for_iron BIGINT,
+    ring_sideroblasts_percent BIGINT,
+    comment TEXT,
+    recorded_by BIGINT NOT NULL REFERENCES users (id),
+    recorded_at TEXT NOT NULL
+);

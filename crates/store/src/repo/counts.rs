@@ -1,0 +1,389 @@
+//! The keyboard counter's storage: counts, their events (every keystroke and every undo), key
+//! maps and the aspirate quality fields.
+//!
+//! Events are appended in batches ([`Store::append_events`]): the server's group-commit writer
+//! gathers the events that arrive while one transaction commits and writes them in the next, so
+//! many counters share one fsync and each event is on disk before it is acknowledged.
+
+use marrow_domain::case::{CaseStatus, Step, advance};
+use marrow_domain::ids::{CaseId, UserId};
+use marrow_domain::time::Timestamp;
+use serde_json::json;
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+
+use super::users::UserRef;
+use crate::audit::{Change, append};
+use crate::error::corrupt;
+use crate::rows::{col, next_id, opt_timestamp, timestamp};
+use crate::{Stamp, Store, StoreError};
+
+/// A count's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CountId(pub i64);
+
+impl std::fmt::Display for CountId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// One observer's count of one case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountRecord {
+    /// Id.
+    pub id: CountId,
+    /// The case counted.
+    pub case_id: CaseId,
+    /// Who counts.
+    pub observer: UserRef,
+    /// Cells to count (200, 300, 500 or 1000).
+    pub target: u32,
+    /// When counting started.
+    pub started_at: Timestamp,
+    /// When the observer finished (no more events after that).
+    pub finished_at: Option<Timestamp>,
+}
+
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Server order.
+    pub id: i64,
+    /// The client's id for it (resends carry the same id).
+    pub client_event_id: String,
+    /// The event code (`marrow_domain::counter`), validated before storing.
+    pub event: String,
+    /// When the key was pressed, by the client's clock.
+    pub pressed_at: Option<Timestamp>,
+    /// When the server stored it.
+    pub received_at: Timestamp,
+}
+
+/// An event to store; its code has been validated by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// The client's id, unique within the count.
+    pub client_event_id: String,
+    /// The event code.
+    pub event: String,
+    /// When the key was pressed.
+    pub pressed_at: Option<Timestamp>,
+}
+
+/// Why a count takes no events now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventRefusal {
+    /// No such count.
+    NoSuchCount,
+    /// The observer finished it.
+    Finished,
+    /// The case is no longer in the lab (e.g. its report is signed).
+    CaseNotInLab(CaseStatus),
+}
+
+impl std::fmt::Display for EventRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoSuchCount => f.write_str("this count does not exist"),
+            Self::Finished => f.write_str("this count is finished; it takes no more cells"),
+            Self::CaseNotInLab(status) => {
+                write!(
+                    f,
+                    "the case is {}; counting happens only while it is in the lab",
+                    status.label().to_lowercase()
+                )
+            }
+        }
+    }
+}
+
+const COUNT_COLUMNS: &str =
+    "k.id, k.case_id, k.observer_id, u.display_name, k.target, k.started_at, k.finished_at";
+
+fn count_from(row: &AnyRow) -> Result<CountRecord, StoreError> {
+    let target: i64 = col(row, "target")?;
+    Ok(CountRecord {
+        id: CountId(col(row, "id")?),
+        case_id: CaseId(col(row, "case_id")?),
+        observer: UserRef {
+            id: UserId(col(row, "observer_id")?),
+            display_name: col(row, "display_name")?,
+        },
+        target: u32::try_from(target).map_err(|_| StoreError::Corrupt("count target".into()))?,
+        started_at: timestamp(row, "started_at")?,
+        finished_at: opt_timestamp(row, "finished_at")?,
+    })
+}
+
+async fn case_status(conn: &mut AnyConnection, case: CaseId) -> Result<CaseStatus, StoreError> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM cases WHERE id = $1")
+        .bind(case.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let status = status.ok_or(StoreError::NotFound { what: "case", id: case.0 })?;
+    CaseStatus::parse(&status).map_err(corrupt)
+}
+
+impl Store {
+    /// Starts (or returns the existing) count of `case` by this observer. Counting is a lab step:
+    /// the case must be in the lab.
+    pub async fn start_count(
+        &self,
+        case: CaseId,
+        target: u32,
+        stamp: Stamp,
+    ) -> Result<CountRecord, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id = next_id(&mut tx, "counts").await?;
+        let status = case_status(&mut tx, case).await?;
+        advance(status, Step::Differential)?;
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM counts WHERE case_id = $1 AND observer_id = $2")
+                .bind(case.0)
+                .bind(stamp.by.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let id = match existing {
+            Some(existing) => existing,
+            None => {
+                sqlx::query(
+                    "INSERT INTO counts (id, case_id, observer_id, target, started_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(id)
+                .bind(case.0)
+                .bind(stamp.by.0)
+                .bind(i64::from(target))
+                .bind(stamp.at.to_rfc3339())
+                .execute(&mut *tx)
+                .await?;
+                let change = Change {
+                    action: "count.start",
+                    entity: "case",
+                    entity_id: case.0,
+                    before: None,
+                    after: Some(json!({"count_id": id, "target": target})),
+                };
+                append(&mut tx, Some(stamp.by.0), stamp.at, change).await?;
+                id
+            }
+        };
+        tx.commit().await?;
+        self.count(CountId(id)).await
+    }
+
+    /// One count.
+    pub async fn count(&self, id: CountId) -> Result<CountRecord, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COUNT_COLUMNS} FROM counts k JOIN users u ON u.id = k.observer_id WHERE k.id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound { what: "count", id: id.0 })?;
+        count_from(&row)
+    }
+
+    /// Every count of a case, oldest first.
+    pub async fn counts_of_case(&self, case: CaseId) -> Result<Vec<CountRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COUNT_COLUMNS} FROM counts k JOIN users u ON u.id = k.observer_id WHERE k.case_id = $1 ORDER BY k.id"
+        ))
+        .bind(case.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(count_from).collect()
+    }
+
+    /// A count's events in the order they were stored.
+    pub async fn count_events(&self, id: CountId) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, client_event_id, event, pressed_at, received_at FROM count_events WHERE count_id = $1 ORDER BY id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredEvent {
+                    id: col(r, "id")?,
+                    client_event_id: col(r, "client_event_id")?,
+                    event: col(r, "event")?,
+                    pressed_at: opt_timestamp(r, "pressed_at")?,
+                    received_at: timestamp(r, "received_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores several counts' events in one transaction (one fsync for all). A count that may
+    /// not take events gets its refusal; the others are stored. An event whose client id is
+    /// already stored for its count is skipped, so a resend counts once. Returns, per batch
+    /// entry, `Ok(())` once its events are durable, or the refusal.
+    pub async fn append_events(
+        &self,
+        batches: &[(CountId, Vec<NewEvent>)],
+        at: Timestamp,
+    ) -> Result<Vec<Result<(), EventRefusal>>, StoreError> {
+        let total: usize = batches.iter().map(|(_, e)| e.len()).sum();
+        let mut tx = self.pool.begin().await?;
+        // One block of ids for the whole batch; its UPDATE also takes the write lock first.
+        let last: i64 = sqlx::query_scalar(
+            "UPDATE id_counters SET value = value + $1 WHERE name = 'count_events' RETURNING value",
+        )
+        .bind(i64::try_from(total).unwrap_or(i64::MAX))
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut next = last - i64::try_from(total).unwrap_or(0) + 1;
+        let received = at.to_rfc3339();
+        let mut outcomes = Vec::with_capacity(batches.len());
+        for (count, events) in batches {
+            let row = sqlx::query(
+                "SELECT k.finished_at, c.status FROM counts k JOIN cases c ON c.id = k.case_id WHERE k.id = $1",
+            )
+            .bind(count.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let refusal = match row {
+                None => Some(EventRefusal::NoSuchCount),
+                Some(row) => {
+                    let finished: Option<String> = col(&row, "finished_at")?;
+                    let status: String = col(&row, "status")?;
+                    let status = CaseStatus::parse(&status).map_err(corrupt)?;
+                    if finished.is_some() {
+                        Some(EventRefusal::Finished)
+                    } else if status != CaseStatus::InLab {
+                        Some(EventRefusal::CaseNotInLab(status))
+                    } else {
+                        None
+                    }
+                }
+            };
+            if let Some(refusal) = refusal {
+                outcomes.push(Err(refusal));
+                continue;
+            }
+            // Multi-row inserts: one statement per hundred events rather than one per event.
+            for chunk in events.chunks(100) {
+                let mut sql = String::from(
+                    "INSERT INTO count_events (id, count_id, client_event_id, event, pressed_at, received_at) VALUES ",
+                );
+                for i in 0..chunk.len() {
+                    let p = i * 6;
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${})",
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4,
+                        p + 5,
+                        p + 6
+                    ));
+                }
+                sql.push_str(" ON CONFLICT (count_id, client_event_id) DO NOTHING");
+                let mut query = sqlx::query(&sql);
+                for e in chunk {
+                    query = query
+                        .bind(next)
+                        .bind(count.0)
+                        .bind(e.client_event_id.as_str())
+                        .bind(e.event.as_str())
+                        .bind(e.pressed_at.map(Timestamp::to_rfc3339))
+                        .bind(received.as_str());
+                    next += 1;
+                }
+                query.execute(&mut *tx).await?;
+            }
+            outcomes.push(Ok(()));
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// Finishes a count: no more events, and its differential becomes the case's differential
+    /// (replacing any earlier one, as a re-entered differential would). One transaction: either
+    /// both happen or neither.
+    pub async fn finish_count(
+        &self,
+        id: CountId,
+        differential: &marrow_domain::morphology::Differential,
+        stamp: Stamp,
+    ) -> Result<CaseStatus, StoreError> {
+        let count = self.count(id).await?;
+        let mut tx = self.pool.begin().await?;
+        // The case lock first (inside record_differential_in), so steps on the case serialise.
+        let status =
+            self.record_differential_in(&mut tx, count.case_id, differential, stamp).await?;
+        let updated =
+            sqlx::query("UPDATE counts SET finished_at = $2 WHERE id = $1 AND finished_at IS NULL")
+                .bind(id.0)
+                .bind(stamp.at.to_rfc3339())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::Invalid(marrow_domain::FieldError::new(
+                "count",
+                "this count is already finished",
+            )));
+        }
+        let change = Change {
+            action: "count.finish",
+            entity: "case",
+            entity_id: count.case_id.0,
+            before: None,
+            after: Some(json!({"count_id": id.0, "cells": differential.total()})),
+        };
+        append(&mut tx, Some(stamp.by.0), stamp.at, change).await?;
+        tx.commit().await?;
+        Ok(status)
+    }
+
+    /// Saves a user's named key map (`key=class;…`, validated by the caller).
+    pub async fn save_keymap(
+        &self,
+        user: UserId,
+        name: &str,
+        bindings: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM keymaps WHERE user_id = $1 AND name = $2")
+            .bind(user.0)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO keymaps (user_id, name, bindings, updated_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(user.0)
+        .bind(name)
+        .bind(bindings)
+        .bind(at.to_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        let change = Change {
+            action: "keymap.save",
+            entity: "user",
+            entity_id: user.0,
+            before: None,
+            after: Some(json!({"name": name, "bindings": bindings})),
+        };
+        append(&mut tx, Some(user.0), at, change).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A user's key maps as (name, bindings), by name.
+    pub async fn keymaps(&self, user: UserId) -> Result<Vec<(String, String)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT name, bindings FROM keymaps WHERE user_id = $1 ORDER BY name")
+                .bind(user.0)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|r| Ok((col(r, "name")?, col(r, "bindings")?))).collect()
+    }
+}
