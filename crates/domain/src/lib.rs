@@ -4,6 +4,11 @@
 //! names it: [`patient`], [`order`], [`safety`], [`procedure`], [`specimen`], [`morphology`],
 //! [`report`], and the case's status machine in [`case`]. Who may do what is in [`role`].
 //!
+//! The count itself: [`counter`] replays the keyboard counter's stored keystrokes into a tally
+//! and computes its [`stats`] (exact confidence limits) against a [`reference`](mod@reference) table;
+//! [`keymap`] says which key counts which cell; [`aspirate`] holds the quality fields recorded
+//! beside the count.
+//!
 //! This crate never reads the clock, the environment, files, the network or a database:
 //! callers pass those facts in (a `now: Timestamp`, a `today: Date`), so every rule is a plain
 //! function a test can call. `.ci/run` fails if it ever depends on tokio, sqlx, axum, hyper or
@@ -15,17 +20,22 @@
 
 #[macro_use]
 mod codes;
+pub mod aspirate;
 pub mod case;
+pub mod counter;
 pub mod error;
 pub mod ids;
+pub mod keymap;
 pub mod morphology;
 pub mod order;
 pub mod patient;
 pub mod procedure;
+pub mod reference;
 pub mod report;
 pub mod role;
 pub mod safety;
 pub mod specimen;
+pub mod stats;
 mod text;
 pub mod time;
 

@@ -2,7 +2,7 @@
 //! them (percentages, the M:E ratio). Counts are the source of truth; percentages and ratios are
 //! computed whenever they are shown, never stored.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::FieldError;
 
@@ -181,6 +181,63 @@ impl Differential {
     }
 }
 
+/// Which cells a site counts into the denominator, beyond the fixed ICSH rule.
+///
+/// Clinical reference §1.3 (ICSH 2008 §2.6 as quoted): macrophages and smudged cells are never in
+/// the NDC ([`CellClass::in_differential`]); that cannot be switched off. A site may exclude
+/// further classes (for example `Other`, when it is used for non-haemopoietic tumour cells,
+/// which ICSH also leaves out). Excluded cells are still tallied and shown; they are only kept
+/// out of the denominator and so have no percentage. The M:E ratio is unaffected: it follows
+/// the ICSH class definition ([`CellClass::me_side`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CountingRules {
+    /// Classes the site keeps out of the denominator, in addition to the ICSH exclusions.
+    pub excluded: BTreeSet<CellClass>,
+}
+
+impl CountingRules {
+    /// Whether `class` counts into the denominator under these rules.
+    pub fn counts(&self, class: CellClass) -> bool {
+        class.in_differential() && !self.excluded.contains(&class)
+    }
+
+    /// Parses the stored list of excluded class codes; the error names the field `excluded`.
+    pub fn parse<'a>(codes: impl IntoIterator<Item = &'a str>) -> Result<Self, FieldError> {
+        let excluded = codes
+            .into_iter()
+            .map(|code| CellClass::parse(code).map_err(|e| e.at("excluded")))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { excluded })
+    }
+
+    /// The excluded class codes, for storage.
+    pub fn codes(&self) -> Vec<&'static str> {
+        self.excluded.iter().map(|c| c.code()).collect()
+    }
+}
+
+impl Differential {
+    /// The NDC under a site's [`CountingRules`]: cells in the denominator.
+    pub fn total_with(&self, rules: &CountingRules) -> u32 {
+        self.counts().filter(|(c, _)| rules.counts(*c)).map(|(_, n)| n).sum()
+    }
+
+    /// Cells seen but kept out of the denominator under `rules`.
+    pub fn excluded_with(&self, rules: &CountingRules) -> u32 {
+        self.counts().filter(|(c, _)| !rules.counts(*c)).map(|(_, n)| n).sum()
+    }
+
+    /// Percentage of the NDC under `rules`; `None` for a class the rules exclude or an empty
+    /// count.
+    pub fn percent_with(&self, class: CellClass, rules: &CountingRules) -> Option<f64> {
+        let total = self.total_with(rules);
+        if total == 0 || !rules.counts(class) {
+            return None;
+        }
+        Some(100.0 * f64::from(self.count(class)) / f64::from(total))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,5 +285,32 @@ mod tests {
         assert_eq!(err.field, "counts");
         let err = Differential::parse([("smudge", "4")]).unwrap_err();
         assert_eq!(err.field, "counts", "only excluded cells is an empty differential");
+    }
+
+    #[test]
+    fn site_exclusions_leave_the_denominator_but_stay_tallied() {
+        let d = Differential::from_counts([
+            (CellClass::Blast, 25),
+            (CellClass::Lymphocyte, 475),
+            (CellClass::Other, 100),
+            (CellClass::Smudge, 40),
+        ]);
+        let icsh = CountingRules::default();
+        assert_eq!(d.total_with(&icsh), 600, "ICSH alone: only smudge cells are excluded");
+        let rules = CountingRules::parse(["other"]).unwrap();
+        assert_eq!(d.total_with(&rules), 500);
+        assert_eq!(d.excluded_with(&rules), 140);
+        assert!((d.percent_with(CellClass::Blast, &rules).unwrap() - 5.0).abs() < 1e-9);
+        assert_eq!(d.percent_with(CellClass::Other, &rules), None);
+        assert_eq!(d.count(CellClass::Other), 100, "excluded cells are still tallied");
+        assert_eq!(rules.codes(), ["other"]);
+    }
+
+    #[test]
+    fn the_icsh_exclusions_cannot_be_switched_back_on() {
+        let rules = CountingRules::default();
+        assert!(!rules.counts(CellClass::Smudge));
+        assert!(!rules.counts(CellClass::Macrophage));
+        assert_eq!(CountingRules::parse(["megakaryocytes"]).unwrap_err().field, "excluded");
     }
 }
