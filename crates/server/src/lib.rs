@@ -16,6 +16,7 @@
 mod api;
 pub mod auth;
 mod clock;
+mod counting;
 mod error;
 pub mod events;
 mod forms;
@@ -82,6 +83,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/static/marrow.css", get(stylesheet))
+        .route("/static/counter.js", get(counter_script))
         .merge(pages::router())
         .merge(api::router())
         .layer(axum::middleware::from_fn(security_headers))
@@ -118,6 +120,17 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "max-age=3600"),
         ],
         include_str!("../static/marrow.css"),
+    )
+        .into_response()
+}
+
+async fn counter_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("../static/counter.js"),
     )
         .into_response()
 }

@@ -245,10 +245,41 @@ pub struct CaseView {
     pub draft: Option<Rows>,
     pub versions: Vec<VersionView>,
     pub actions: Vec<NextAction>,
+    pub counts: Vec<CountLine>,
+    pub can_count: bool,
+}
+
+/// A keyboard count on the case page.
+#[derive(Debug, Clone)]
+pub struct CountLine {
+    pub id: i64,
+    pub observer: String,
+    pub target: u32,
+    pub started: String,
+    pub finished: String,
+}
+
+impl CountLine {
+    pub fn of(c: &marrow_store::CountRecord) -> Self {
+        Self {
+            id: c.id.0,
+            observer: c.observer.display_name.clone(),
+            target: c.target,
+            started: c.started_at.to_string(),
+            finished: c
+                .finished_at
+                .map_or_else(|| "in progress".to_owned(), |t| format!("finished {t}")),
+        }
+    }
 }
 
 impl CaseView {
-    pub fn of(c: &CaseRecord, role: Role, today: Date) -> Self {
+    pub fn of(
+        c: &CaseRecord,
+        role: Role,
+        today: Date,
+        counts: &[marrow_store::CountRecord],
+    ) -> Self {
         let o = &c.order.value;
         let order = vec![
             ("Indication".into(), o.indication.to_string()),
@@ -364,6 +395,9 @@ impl CaseView {
             draft,
             versions: c.versions.iter().map(VersionView::of).collect(),
             actions: next_actions(c, role),
+            counts: counts.iter().map(CountLine::of).collect(),
+            can_count: role.may(Action::RecordDifferential)
+                && advance(c.status, Step::Differential).is_ok(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! directory with no `MARROW_*` settings in the environment, so its defaults are what is tested.
 //! One test binary.
 
+mod kill;
 mod support;
 
 use support::{Server, assert_one_error_line, demo_users, listed_user, login_csrf, run, workdir};

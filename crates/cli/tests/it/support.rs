@@ -239,6 +239,12 @@ impl Server {
             .unwrap_or_else(|e| panic!("{method} {path}: {e}\nserver log:\n{}", self.stderr()))
     }
 
+    /// Kills the server with SIGKILL (no chance to flush or clean up) and waits for it.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        self.child.wait().expect("reap the server");
+    }
+
     /// Asks the server to stop with SIGTERM, as a service manager would, and waits for it.
     pub fn stop(mut self) -> Stopped {
         let pid = self.child.id().to_string();
@@ -301,6 +307,34 @@ fn try_http(
     headers: &[(&str, &str)],
     form: Option<&[(&str, &str)]>,
 ) -> std::io::Result<Response> {
+    let body = form.map(url_encode);
+    exchange(
+        addr,
+        method,
+        path,
+        headers,
+        body.as_deref().map(|b| ("application/x-www-form-urlencoded", b)),
+    )
+}
+
+/// One HTTP/1.0 exchange with a JSON body.
+pub fn try_json(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    json: &str,
+) -> std::io::Result<Response> {
+    exchange(addr, method, path, headers, Some(("application/json", json)))
+}
+
+fn exchange(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, &str)>,
+) -> std::io::Result<Response> {
     let mut stream = TcpStream::connect_timeout(&addr, HTTP_TIMEOUT)?;
     stream.set_read_timeout(Some(HTTP_TIMEOUT))?;
     stream.set_write_timeout(Some(HTTP_TIMEOUT))?;
@@ -308,13 +342,12 @@ fn try_http(
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
-    let body = form.map(url_encode).unwrap_or_default();
-    if form.is_some() {
-        request.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+    if let Some((content_type, body)) = body {
+        request.push_str(&format!("Content-Type: {content_type}\r\n"));
         request.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     request.push_str("\r\n");
-    request.push_str(&body);
+    request.push_str(body.map_or("", |(_, b)| b));
     stream.write_all(request.as_bytes())?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;

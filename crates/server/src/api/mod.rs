@@ -2,9 +2,12 @@
 //! Its OpenAPI 3.1 document is generated from these handlers and types, and served at
 //! `/api/openapi.json`.
 
+mod counts;
 mod dto;
 mod handlers;
 mod json;
+
+pub(crate) use json::JsonBody;
 
 use axum::Router;
 use axum::routing::{get, post, put};
@@ -24,6 +27,7 @@ use crate::AppState;
         handlers::record_safety_check, handlers::record_procedure, handlers::receive_specimens,
         handlers::record_differential, handlers::save_draft, handlers::sign_report,
         handlers::amend_report, handlers::get_report_version,
+        counts::start_count, counts::get_count, counts::post_events, counts::list_events, counts::finish_count,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
@@ -31,6 +35,7 @@ use crate::AppState;
         (name = "patients", description = "Patient registration"),
         (name = "cases", description = "One BMA episode, step by step"),
         (name = "reports", description = "Drafts, sign-out and amendments"),
+        (name = "counter", description = "The keyboard differential counter: every key press an event"),
     )
 )]
 pub struct ApiDoc;
@@ -61,6 +66,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/cases/{id}/report/sign", post(handlers::sign_report))
         .route("/api/v1/cases/{id}/report/amendments", post(handlers::amend_report))
         .route("/api/v1/cases/{id}/report/versions/{version}", get(handlers::get_report_version))
+        .route("/api/v1/cases/{id}/counts", post(counts::start_count))
+        .route("/api/v1/counts/{id}", get(counts::get_count))
+        .route("/api/v1/counts/{id}/events", post(counts::post_events).get(counts::list_events))
+        .route("/api/v1/counts/{id}/finish", post(counts::finish_count))
         .fallback(fallback)
 }
 

@@ -76,7 +76,13 @@ pub async fn show(
     staff.require(Action::ViewClinicalRecords)?;
     let id = CaseId(path_id(&id, "case")?);
     let record = state.store.case(id).await?;
-    let view = CaseView::of(&record, staff.role(), Date::of(state.clock.now()));
+    // Counts exist only from the lab onwards; earlier cases skip the query.
+    let counts = if record.status >= CaseStatus::InLab {
+        state.store.counts_of_case(id).await?
+    } else {
+        Vec::new()
+    };
+    let view = CaseView::of(&record, staff.role(), Date::of(state.clock.now()), &counts);
     page(&CasePage { nav: Nav::of(&staff), case: view })
 }
 

@@ -3,6 +3,7 @@
 
 mod admin;
 mod cases;
+mod counter;
 mod patients;
 mod session;
 mod steps;
@@ -44,6 +45,13 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/report/versions/{version}", get(cases::report_version))
         .route("/cases/{id}/report/versions/{version}/text", get(cases::report_text))
         .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/cases/{id}/counts", post(counter::start))
+        .route("/cases/{id}/counts/compare", get(counter::compare))
+        .route("/counts/{id}", get(counter::show))
+        .route("/keymaps", get(counter::keymaps).post(counter::save_keymap))
+        .route("/counts/{id}/events", post(counter::events))
+        .route("/counts/{id}/stats", get(counter::stats))
+        .route("/counts/{id}/finish", post(counter::finish))
 }
 
 /// A form's values and, after a failed submit, the error to show beside its field.

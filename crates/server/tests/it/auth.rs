@@ -150,6 +150,11 @@ async fn the_openapi_document_is_3_1_and_lists_every_api_route() {
         ("/api/v1/cases/{id}/report/sign", "post"),
         ("/api/v1/cases/{id}/report/amendments", "post"),
         ("/api/v1/cases/{id}/report/versions/{version}", "get"),
+        ("/api/v1/cases/{id}/counts", "post"),
+        ("/api/v1/counts/{id}", "get"),
+        ("/api/v1/counts/{id}/events", "post"),
+        ("/api/v1/counts/{id}/events", "get"),
+        ("/api/v1/counts/{id}/finish", "post"),
     ];
     for (path, method) in expected {
         let op = &doc["paths"][path][method];

@@ -377,13 +377,14 @@ impl Store {
         Ok(())
     }
 
-    /// A user's key maps as (name, bindings), by name.
+    /// A user's key maps as (name, bindings), the most recently saved first.
     pub async fn keymaps(&self, user: UserId) -> Result<Vec<(String, String)>, StoreError> {
-        let rows =
-            sqlx::query("SELECT name, bindings FROM keymaps WHERE user_id = $1 ORDER BY name")
-                .bind(user.0)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT name, bindings FROM keymaps WHERE user_id = $1 ORDER BY updated_at DESC, name",
+        )
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(|r| Ok((col(r, "name")?, col(r, "bindings")?))).collect()
     }
 }
