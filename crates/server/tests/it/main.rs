@@ -7,6 +7,7 @@
 
 mod access;
 mod auth;
+mod counter;
 mod signed;
 mod story;
 mod validation;

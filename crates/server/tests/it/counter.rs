@@ -1,0 +1,215 @@
+//! The counter's API: events are idempotent, bad input changes nothing, finished counts and
+//! signed cases take no events, observers count independently, and the comparison flags
+//! disagreement beyond the 95% limits.
+
+use marrow_domain::case::CaseStatus;
+use marrow_domain::role::Role;
+use marrow_testkit::synthetic::{Staff, case_at};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::sqlite_app;
+
+fn events(ids_and_codes: &[(&str, &str)]) -> serde_json::Value {
+    json!({"events": ids_and_codes.iter().map(|(id, e)| json!({"id": id, "event": e})).collect::<Vec<_>>()})
+}
+
+#[tokio::test]
+async fn an_event_sent_twice_counts_once_and_undo_takes_back_the_last_cell() {
+    let app = sqlite_app().await;
+    let staff = Staff::insert(&app.store, "!").await;
+    let (_, case) = case_at(&app.store, &staff, 1, CaseStatus::InLab).await;
+    let tech = app.api_as(Role::Technologist).await;
+    let start = tech.post(&format!("/api/v1/cases/{case}/counts"), &json!({"target": 200})).await;
+    assert_eq!(start.status, 201, "{:?}", start.json);
+    let count = start.json["count_id"].as_i64().unwrap();
+    assert_eq!(start.json["target"], 200);
+    let path = format!("/api/v1/counts/{count}/events");
+    let batch = events(&[
+        ("a1", "tally:blasts"),
+        ("a2", "tally:lymphocytes"),
+        ("a3", "tally:blasts:abnormal"),
+    ]);
+    assert_eq!(tech.post(&path, &batch).await.status, 200);
+    assert_eq!(tech.post(&path, &batch).await.status, 200, "a resend is acknowledged");
+    assert_eq!(tech.post(&path, &events(&[("a4", "undo")])).await.status, 200);
+    let stats = tech.get(&format!("/api/v1/counts/{count}")).await;
+    assert_eq!(stats.json["events_stored"], 4, "the resend stored nothing new");
+    assert_eq!(stats.json["total"], 2);
+    let blasts = stats.json["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["class"] == "blasts")
+        .unwrap()
+        .clone();
+    assert_eq!(blasts["count"], 1);
+    assert_eq!(blasts["abnormal"], 0, "the undo took back the abnormal blast");
+    // Starting again resumes the same count.
+    let again = tech.post(&format!("/api/v1/cases/{case}/counts"), &json!({})).await;
+    assert_eq!(again.json["count_id"], count);
+}
+
+#[tokio::test]
+async fn bad_events_are_refused_naming_the_field_and_store_nothing() {
+    let app = sqlite_app().await;
+    let staff = Staff::insert(&app.store, "!").await;
+    let (_, case) = case_at(&app.store, &staff, 1, CaseStatus::InLab).await;
+    let tech = app.api_as(Role::Technologist).await;
+    let count =
+        tech.post(&format!("/api/v1/cases/{case}/counts"), &json!({})).await.json["count_id"]
+            .as_i64()
+            .unwrap();
+    let path = format!("/api/v1/counts/{count}/events");
+    let cases = [
+        (
+            events(&[("b1", "tally:blasts"), ("b2", "tally:megakaryocytes")]).to_string(),
+            "events[1].event",
+        ),
+        (events(&[("b1", "tally:blasts"), ("b1", "tally:blasts")]).to_string(), "events[1].id"),
+        (events(&[("bad id!", "tally:blasts")]).to_string(), "events[0].id"),
+        (json!({"events": []}).to_string(), "events"),
+        (
+            json!({"events": [{"id": "x", "event": "undo", "pressed_at": "soon"}]}).to_string(),
+            "events[0].pressed_at",
+        ),
+        ("{\"events\": [".to_owned(), "body"),
+        (json!({"cells": []}).to_string(), "cells"),
+    ];
+    for (body, field) in cases {
+        let r = tech.send_raw(Method::POST, &path, &body).await;
+        assert_eq!(r.status, 422, "{body}: {:?}", r.json);
+        assert_eq!(r.json["field"], field, "{body}: {:?}", r.json);
+    }
+    assert_eq!(tech.get(&format!("/api/v1/counts/{count}")).await.json["events_stored"], 0);
+    let r = tech.post(&format!("/api/v1/cases/{case}/counts"), &json!({"target": 250})).await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json["field"], "target");
+}
+
+#[tokio::test]
+async fn finished_counts_signed_cases_and_other_observers_take_no_events() {
+    let app = sqlite_app().await;
+    let staff = Staff::insert(&app.store, "!").await;
+    let (_, case) = case_at(&app.store, &staff, 1, CaseStatus::InLab).await;
+    let tech = app.api_as(Role::Technologist).await;
+    let path_tech = app.api_as_named(Role::Pathologist, "second").await;
+    let count =
+        tech.post(&format!("/api/v1/cases/{case}/counts"), &json!({})).await.json["count_id"]
+            .as_i64()
+            .unwrap();
+    let path = format!("/api/v1/counts/{count}/events");
+    let r = path_tech.post(&path, &events(&[("c1", "tally:blasts")])).await;
+    assert_eq!(r.status, 403, "another observer's count: {:?}", r.json);
+    let clinician = app.api_as(Role::Clinician).await;
+    assert_eq!(clinician.post(&path, &events(&[("c1", "tally:blasts")])).await.status, 403);
+
+    assert_eq!(
+        tech.post(
+            &path,
+            &events(&[("c1", "tally:lymphocytes"), ("c2", "tally:polychromatic-erythroblasts")])
+        )
+        .await
+        .status,
+        200
+    );
+    let finished = tech.post(&format!("/api/v1/counts/{count}/finish"), &json!({})).await;
+    assert_eq!(finished.status, 200, "{:?}", finished.json);
+    assert_eq!(
+        finished.json["differential"]["total"], 2,
+        "the count became the case's differential"
+    );
+    let r = tech.post(&path, &events(&[("c3", "tally:blasts")])).await;
+    assert_eq!(r.status, 409);
+    assert!(r.json["error"].as_str().unwrap().contains("finished"));
+
+    // A second observer's count on a case that then gets signed: refused.
+    let second =
+        path_tech.post(&format!("/api/v1/cases/{case}/counts"), &json!({})).await.json["count_id"]
+            .as_i64()
+            .unwrap();
+    let pathologist = app.api_as(Role::Pathologist).await;
+    assert_eq!(
+        pathologist.post(&format!("/api/v1/cases/{case}/report/sign"), &json!({})).await.status,
+        200
+    );
+    let r = path_tech
+        .post(&format!("/api/v1/counts/{second}/events"), &events(&[("d1", "tally:blasts")]))
+        .await;
+    assert_eq!(r.status, 409);
+    assert!(r.json["error"].as_str().unwrap().contains("reported"), "{:?}", r.json);
+    assert_eq!(path_tech.get(&format!("/api/v1/counts/{second}")).await.json["events_stored"], 0);
+}
+
+#[tokio::test]
+async fn two_observers_are_compared_side_by_side_with_disagreement_flagged() {
+    let app = sqlite_app().await;
+    let staff = Staff::insert(&app.store, "!").await;
+    let (_, case) = case_at(&app.store, &staff, 1, CaseStatus::InLab).await;
+    let mut sent = 0;
+    for (role, blasts) in [(Role::Technologist, 25), (Role::Pathologist, 60)] {
+        let api = app.api_as_named(role, "observer").await;
+        let count =
+            api.post(&format!("/api/v1/cases/{case}/counts"), &json!({})).await.json["count_id"]
+                .as_i64()
+                .unwrap();
+        let mut list = Vec::new();
+        for i in 0..500 {
+            let event = if i < blasts { "tally:blasts" } else { "tally:lymphocytes" };
+            list.push(json!({"id": format!("o{sent}-{i}"), "event": event}));
+        }
+        sent += 1;
+        assert_eq!(
+            api.post(&format!("/api/v1/counts/{count}/events"), &json!({"events": list}))
+                .await
+                .status,
+            200
+        );
+    }
+    let mut browser = app.browser_as(Role::Pathologist).await;
+    let case_page = browser.get(&format!("/cases/{case}")).await;
+    assert!(case_page.html.contains("Compare the observers side by side"));
+    let page = browser.get(&format!("/cases/{case}/counts/compare")).await;
+    assert_eq!(page.status, 200);
+    // 25/500 = 5.0 % (3.3–7.3) against 60/500 = 12.0 % (9.3–15.2): outside each other's limits.
+    assert!(
+        page.html.contains("5.0 (3.3–7.3)") && page.html.contains("12.0 (9.3–15.2)"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html.contains("2 class(es) differ beyond the 95% limits"),
+        "blasts and lymphocytes: {}",
+        page.html
+    );
+}
+
+#[tokio::test]
+async fn a_user_saves_a_named_key_map_and_a_reserved_key_is_refused() {
+    let app = sqlite_app().await;
+    let mut browser = app.browser_as(Role::Technologist).await;
+    let page = browser.get("/keymaps").await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("value=\"Numeric keypad\""), "starts from the default map");
+    let r = browser
+        .post(
+            "/keymaps",
+            &[("name", "Left hand"), ("bindings.blasts", "q"), ("bindings.lymphocytes", "w")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.html);
+    let page = browser.get("/keymaps").await;
+    assert!(page.html.contains("value=\"Left hand\"") && page.html.contains("value=\"q\""));
+    let r = browser.post("/keymaps", &[("name", "Broken"), ("bindings.blasts", "Backspace")]).await;
+    assert_eq!(r.status, 422);
+    assert!(r.html.contains("href=\"#f-bindings.blasts\""), "{}", r.html);
+    let r = browser
+        .post(
+            "/keymaps",
+            &[("name", "Twice"), ("bindings.blasts", "q"), ("bindings.lymphocytes", "q")],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let clinician = &mut app.browser_as(Role::Clinician).await;
+    assert_eq!(clinician.get("/keymaps").await.status, 403);
+}
