@@ -247,6 +247,7 @@ pub struct CaseView {
     pub actions: Vec<NextAction>,
     pub counts: Vec<CountLine>,
     pub can_count: bool,
+    pub aspirate: Option<Rows>,
 }
 
 /// A keyboard count on the case page.
@@ -279,6 +280,7 @@ impl CaseView {
         role: Role,
         today: Date,
         counts: &[marrow_store::CountRecord],
+        aspirate: Option<&marrow_domain::aspirate::Aspirate>,
     ) -> Self {
         let o = &c.order.value;
         let order = vec![
@@ -398,6 +400,7 @@ impl CaseView {
             counts: counts.iter().map(CountLine::of).collect(),
             can_count: role.may(Action::RecordDifferential)
                 && advance(c.status, Step::Differential).is_ok(),
+            aspirate: aspirate.map(aspirate_rows),
         }
     }
 }
@@ -449,4 +452,33 @@ fn next_actions(c: &CaseRecord, role: Role) -> Vec<NextAction> {
         });
     }
     actions
+}
+
+fn aspirate_rows(a: &marrow_domain::aspirate::Aspirate) -> Rows {
+    use marrow_domain::aspirate::IronStain;
+    let mut rows = vec![
+        ("Particles".into(), a.particles.label().to_owned()),
+        (
+            "Cellularity (trails / particles)".into(),
+            format!("{} / {}", a.trail_cellularity.label(), a.particle_cellularity.label()),
+        ),
+        ("Haemodilution".into(), a.haemodilution.label().to_owned()),
+        ("Megakaryocytes".into(), a.megakaryocytes.label().to_owned()),
+    ];
+    let iron = match a.iron {
+        IronStain::NotPerformed => "Not performed".to_owned(),
+        IronStain::Performed { grade, ring_sideroblasts, particles_examined } => format!(
+            "Grade {grade}{}{}",
+            particles_examined.map(|n| format!(", {n} particles examined")).unwrap_or_default(),
+            ring_sideroblasts.map(|r| format!("; ring sideroblasts {r} %")).unwrap_or_default()
+        ),
+    };
+    rows.push(("Iron stain".into(), iron));
+    for w in a.iron.warnings() {
+        rows.push(("Caution".into(), w.to_string()));
+    }
+    if let Some(c) = &a.comment {
+        rows.push(("Comment".into(), c.clone()));
+    }
+    rows
 }

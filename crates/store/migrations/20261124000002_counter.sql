@@ -36,18 +36,18 @@ CREATE TABLE keymaps (
     PRIMARY KEY (user_id, name)
 );
 
--- The aspirate quality fields recorded beside the count.
+-- The aspirate quality fields recorded beside the count, as the codes marrow-domain parses.
 CREATE TABLE aspirate_findings (
     case_id BIGINT PRIMARY KEY REFERENCES cases (id),
-    particles TEXT,
-    trail_cellularity TEXT,
-    particle_cellularity TEXT,
-    haemodilution TEXT,
-    megakaryocytes TEXT,
-    iron_grade BIGINT,
-    iron_performed BIGINT NOT NULL,
+    particles TEXT NOT NULL,
+    trail_cellularity TEXT NOT NULL,
+    particle_cellularity TEXT NOT NULL,
+    haemodilution TEXT NOT NULL,
+    megakaryocytes TEXT NOT NULL,
+    -- "not-performed" or the storage iron grade "0" to "6".
+    iron_stain TEXT NOT NULL,
+    ring_sideroblasts TEXT,
     particles_examined_for_iron BIGINT,
-    ring_sideroblasts_percent BIGINT,
     comment TEXT,
     recorded_by BIGINT NOT NULL REFERENCES users (id),
     recorded_at TEXT NOT NULL

@@ -76,13 +76,20 @@ pub async fn show(
     staff.require(Action::ViewClinicalRecords)?;
     let id = CaseId(path_id(&id, "case")?);
     let record = state.store.case(id).await?;
-    // Counts exist only from the lab onwards; earlier cases skip the query.
-    let counts = if record.status >= CaseStatus::InLab {
-        state.store.counts_of_case(id).await?
+    // Counts and aspirate findings exist only from the lab onwards; earlier cases skip the
+    // queries.
+    let (counts, aspirate) = if record.status >= CaseStatus::InLab {
+        (state.store.counts_of_case(id).await?, state.store.aspirate(id).await?.map(|(a, _, _)| a))
     } else {
-        Vec::new()
+        (Vec::new(), None)
     };
-    let view = CaseView::of(&record, staff.role(), Date::of(state.clock.now()), &counts);
+    let view = CaseView::of(
+        &record,
+        staff.role(),
+        Date::of(state.clock.now()),
+        &counts,
+        aspirate.as_ref(),
+    );
     page(&CasePage { nav: Nav::of(&staff), case: view })
 }
 

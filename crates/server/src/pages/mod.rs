@@ -2,6 +2,7 @@
 //! takes [`StaffForm`](crate::auth::StaffForm), which checks the session's CSRF token.
 
 mod admin;
+mod aspirate;
 mod cases;
 mod counter;
 mod patients;
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/report/versions/{version}", get(cases::report_version))
         .route("/cases/{id}/report/versions/{version}/text", get(cases::report_text))
         .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/cases/{id}/aspirate", get(aspirate::form).post(aspirate::save))
         .route("/cases/{id}/counts", post(counter::start))
         .route("/cases/{id}/counts/compare", get(counter::compare))
         .route("/counts/{id}", get(counter::show))

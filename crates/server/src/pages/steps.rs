@@ -381,7 +381,14 @@ pub async fn draft_form(
 ) -> Result<Response, PageError> {
     let (record, header) =
         case_for(&state, &staff, &id, Action::DraftReport, Step::DraftReport).await?;
-    let mut values = record.draft.as_ref().map(|d| content_values(&d.content)).unwrap_or_default();
+    let mut values = match &record.draft {
+        Some(d) => content_values(&d.content),
+        // A first draft starts from the aspirate quality fields recorded beside the count.
+        None => match state.store.aspirate(record.id).await? {
+            Some((aspirate, _, _)) => draft_from_aspirate(&aspirate),
+            None => FormValues::default(),
+        },
+    };
     values.set("revision", record.draft.as_ref().map_or(0, |d| d.revision).to_string());
     page(&report_page(&staff, header, FormState::new(values), false))
 }
@@ -484,4 +491,43 @@ pub async fn amend_save(
         }
         Err(e) => Err(AppError::from(e).into()),
     }
+}
+
+/// A first draft's values from the aspirate quality fields: adequacy from particles and
+/// haemodilution (clinical reference §1.5), cellularity from the particles, and a morphology
+/// line for megakaryocytes and the iron stain. The pathologist edits all of it.
+fn draft_from_aspirate(a: &marrow_domain::aspirate::Aspirate) -> FormValues {
+    use marrow_domain::aspirate::{Haemodilution, IronStain, Particles};
+    let mut values = FormValues::default();
+    let adequacy = match (a.particles, a.haemodilution) {
+        (Particles::Absent, _) => Adequacy::Aparticulate,
+        (_, Haemodilution::Marked) => Adequacy::Haemodiluted,
+        (Particles::Adequate, _) => Adequacy::Adequate,
+        (Particles::Scanty, _) => Adequacy::Haemodiluted,
+    };
+    values.set("adequacy", adequacy.code());
+    values.set("cellularity", a.particle_cellularity.code());
+    let mut lines = vec![format!("Megakaryocytes: {}.", a.megakaryocytes.label().to_lowercase())];
+    match a.iron {
+        IronStain::NotPerformed => lines.push("Iron stain: not performed.".to_owned()),
+        IronStain::Performed { grade, ring_sideroblasts, particles_examined } => {
+            let mut line = format!("Iron stain: storage iron grade {grade}");
+            if let Some(n) = particles_examined {
+                line.push_str(&format!(" ({n} particles examined)"));
+            }
+            if let Some(r) = ring_sideroblasts {
+                line.push_str(&format!("; ring sideroblasts {r} % of erythroblasts"));
+            }
+            line.push('.');
+            lines.push(line);
+            for warning in a.iron.warnings() {
+                lines.push(format!("Note: {warning}."));
+            }
+        }
+    }
+    if let Some(comment) = &a.comment {
+        lines.push(comment.clone());
+    }
+    values.set("morphology", lines.join("\n"));
+    values
 }

@@ -213,3 +213,59 @@ async fn a_user_saves_a_named_key_map_and_a_reserved_key_is_refused() {
     let clinician = &mut app.browser_as(Role::Clinician).await;
     assert_eq!(clinician.get("/keymaps").await.status, 403);
 }
+
+#[tokio::test]
+async fn aspirate_quality_fields_are_recorded_beside_the_count_and_prefill_the_first_draft() {
+    let app = sqlite_app().await;
+    let staff = Staff::insert(&app.store, "!").await;
+    let (_, case) = case_at(&app.store, &staff, 1, CaseStatus::Performed).await;
+    app.store
+        .receive_specimens(case, marrow_testkit::synthetic::stamp(staff.technologist))
+        .await
+        .unwrap();
+    let mut tech = app.browser_as(Role::Technologist).await;
+    let before = marrow_testkit::app::snapshot(&app.store).await;
+    let bad = tech
+        .post(
+            &format!("/cases/{case}/aspirate"),
+            &[("particles", "plenty"), ("trail_cellularity", "normocellular")],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.html.contains("href=\"#f-particles\""), "{}", bad.html);
+    assert_eq!(before, marrow_testkit::app::snapshot(&app.store).await);
+    let r = tech
+        .post(
+            &format!("/cases/{case}/aspirate"),
+            &[
+                ("particles", "adequate"),
+                ("trail_cellularity", "normocellular"),
+                ("particle_cellularity", "hypercellular"),
+                ("haemodilution", "none"),
+                ("megakaryocytes", "increased"),
+                ("iron_stain", "0"),
+                ("particles_examined_for_iron", "4"),
+                ("ring_sideroblasts", ""),
+                ("comment", "Occasional dysplastic megakaryocytes."),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.html);
+    let page = tech.get(&format!("/cases/{case}")).await;
+    assert!(
+        page.html.contains("Increased") && page.html.contains("Grade 0, 4 particles examined"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html.contains("Caution"),
+        "iron called absent from fewer than 7 particles is flagged"
+    );
+    let draft = tech.get(&format!("/cases/{case}/report")).await;
+    assert!(draft.html.contains("<option value=\"adequate\" selected>"), "{}", draft.html);
+    assert!(draft.html.contains("<option value=\"hypercellular\" selected>"));
+    assert!(
+        draft.html.contains("Megakaryocytes: increased.")
+            && draft.html.contains("Iron stain: storage iron grade 0 (4 particles examined).")
+    );
+}

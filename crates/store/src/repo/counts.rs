@@ -5,6 +5,7 @@
 //! gathers the events that arrive while one transaction commits and writes them in the next, so
 //! many counters share one fsync and each event is on disk before it is acknowledged.
 
+use marrow_domain::aspirate::{Aspirate, AspirateInput, IronStain};
 use marrow_domain::case::{CaseStatus, Step, advance};
 use marrow_domain::ids::{CaseId, UserId};
 use marrow_domain::time::Timestamp;
@@ -386,5 +387,125 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| Ok((col(r, "name")?, col(r, "bindings")?))).collect()
+    }
+}
+
+/// The stored codes of an aspirate's quality fields.
+fn aspirate_codes(a: &Aspirate) -> (String, Option<String>, Option<i64>) {
+    match a.iron {
+        IronStain::NotPerformed => ("not-performed".to_owned(), None, None),
+        IronStain::Performed { grade, ring_sideroblasts, particles_examined } => (
+            grade.get().to_string(),
+            ring_sideroblasts.map(|r| r.to_string()),
+            particles_examined.map(i64::from),
+        ),
+    }
+}
+
+impl Store {
+    /// Records (or replaces, while the case is in the lab) the aspirate quality fields.
+    pub async fn record_aspirate(
+        &self,
+        case: CaseId,
+        aspirate: &Aspirate,
+        stamp: Stamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Touch the case first: its lock, and the same status rule as the differential.
+        let status: Option<String> = sqlx::query_scalar(
+            "UPDATE cases SET version = version + 1, updated_at = $2 WHERE id = $1 RETURNING status",
+        )
+        .bind(case.0)
+        .bind(stamp.at.to_rfc3339())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let status = status.ok_or(StoreError::NotFound { what: "case", id: case.0 })?;
+        advance(CaseStatus::parse(&status).map_err(corrupt)?, Step::Differential)?;
+        sqlx::query("DELETE FROM aspirate_findings WHERE case_id = $1")
+            .bind(case.0)
+            .execute(&mut *tx)
+            .await?;
+        let (iron, ring, examined) = aspirate_codes(aspirate);
+        sqlx::query(
+            "INSERT INTO aspirate_findings (case_id, particles, trail_cellularity, particle_cellularity, haemodilution,
+                 megakaryocytes, iron_stain, ring_sideroblasts, particles_examined_for_iron, comment, recorded_by, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(case.0)
+        .bind(aspirate.particles.code())
+        .bind(aspirate.trail_cellularity.code())
+        .bind(aspirate.particle_cellularity.code())
+        .bind(aspirate.haemodilution.code())
+        .bind(aspirate.megakaryocytes.code())
+        .bind(iron.as_str())
+        .bind(ring.as_deref())
+        .bind(examined)
+        .bind(aspirate.comment.as_deref())
+        .bind(stamp.by.0)
+        .bind(stamp.at.to_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        let after = json!({
+            "particles": aspirate.particles.code(), "trail_cellularity": aspirate.trail_cellularity.code(),
+            "particle_cellularity": aspirate.particle_cellularity.code(), "haemodilution": aspirate.haemodilution.code(),
+            "megakaryocytes": aspirate.megakaryocytes.code(), "iron_stain": iron, "ring_sideroblasts": ring,
+            "particles_examined_for_iron": examined, "comment": aspirate.comment,
+        });
+        let change = Change {
+            action: "case.aspirate",
+            entity: "case",
+            entity_id: case.0,
+            before: None,
+            after: Some(after),
+        };
+        append(&mut tx, Some(stamp.by.0), stamp.at, change).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The aspirate quality fields of a case, with who recorded them.
+    pub async fn aspirate(
+        &self,
+        case: CaseId,
+    ) -> Result<Option<(Aspirate, UserRef, Timestamp)>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT a.*, u.display_name FROM aspirate_findings a JOIN users u ON u.id = a.recorded_by WHERE a.case_id = $1",
+        )
+        .bind(case.0)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let text = |name: &str| -> Result<String, StoreError> { col(&row, name) };
+        let ring: Option<String> = col(&row, "ring_sideroblasts")?;
+        let examined: Option<i64> = col(&row, "particles_examined_for_iron")?;
+        let comment: Option<String> = col(&row, "comment")?;
+        let (particles, trail, particle, haemodilution, megakaryocytes, iron) = (
+            text("particles")?,
+            text("trail_cellularity")?,
+            text("particle_cellularity")?,
+            text("haemodilution")?,
+            text("megakaryocytes")?,
+            text("iron_stain")?,
+        );
+        let examined = examined.map(|e| e.to_string());
+        let input = AspirateInput {
+            particles: &particles,
+            trail_cellularity: &trail,
+            particle_cellularity: &particle,
+            haemodilution: &haemodilution,
+            megakaryocytes: &megakaryocytes,
+            iron_stain: &iron,
+            ring_sideroblasts: ring.as_deref().unwrap_or(""),
+            particles_examined_for_iron: examined.as_deref().unwrap_or(""),
+            comment: comment.as_deref().unwrap_or(""),
+        };
+        let aspirate = Aspirate::parse(&input).map_err(corrupt)?;
+        let by = UserRef {
+            id: UserId(col(&row, "recorded_by")?),
+            display_name: col(&row, "display_name")?,
+        };
+        Ok(Some((aspirate, by, timestamp(&row, "recorded_at")?)))
     }
 }
