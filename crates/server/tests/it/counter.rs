@@ -146,8 +146,9 @@ async fn two_observers_are_compared_side_by_side_with_disagreement_flagged() {
     let app = sqlite_app().await;
     let staff = Staff::insert(&app.store, "!").await;
     let (_, case) = case_at(&app.store, &staff, 1, CaseStatus::InLab).await;
-    let mut sent = 0;
-    for (role, blasts) in [(Role::Technologist, 25), (Role::Pathologist, 60)] {
+    for (sent, (role, blasts)) in
+        [(Role::Technologist, 25), (Role::Pathologist, 60)].into_iter().enumerate()
+    {
         let api = app.api_as_named(role, "observer").await;
         let count =
             api.post(&format!("/api/v1/cases/{case}/counts"), &json!({})).await.json["count_id"]
@@ -158,7 +159,6 @@ async fn two_observers_are_compared_side_by_side_with_disagreement_flagged() {
             let event = if i < blasts { "tally:blasts" } else { "tally:lymphocytes" };
             list.push(json!({"id": format!("o{sent}-{i}"), "event": event}));
         }
-        sent += 1;
         assert_eq!(
             api.post(&format!("/api/v1/counts/{count}/events"), &json!({"events": list}))
                 .await
