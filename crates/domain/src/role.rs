@@ -26,6 +26,7 @@ code_enum! {
         SignReport => ("sign-report", "sign reports"),
         AmendReport => ("amend-report", "amend signed reports"),
         ManageUsers => ("manage-users", "manage users"),
+        ManageSiteSettings => ("manage-site-settings", "change site settings"),
     }
 }
 
@@ -44,7 +45,7 @@ impl Role {
                 matches!(self, Technologist | Pathologist)
             }
             SignReport | AmendReport => self == Pathologist,
-            ManageUsers => self == Admin,
+            ManageUsers | ManageSiteSettings => self == Admin,
         }
     }
 

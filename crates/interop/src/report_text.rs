@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use marrow_domain::ids::CaseId;
-use marrow_domain::morphology::{CellClass, Differential};
+use marrow_domain::morphology::{CellClass, CountingRules, Differential};
 use marrow_domain::order::Order;
 use marrow_domain::patient::Patient;
 use marrow_domain::procedure::ProcedureNote;
@@ -37,6 +37,8 @@ pub struct SignedReport<'a> {
     pub signed_at: Timestamp,
     /// The latest version number of this report, to mark superseded versions.
     pub latest_version: i64,
+    /// The site's exclusions from the denominator this version was signed under.
+    pub rules: &'a CountingRules,
 }
 
 const RULE: &str = "------------------------------------------------------------------------";
@@ -73,14 +75,16 @@ pub fn render(r: &SignedReport<'_>) -> String {
     let _ = writeln!(out, "Cellularity  {}", c.cellularity.map_or("not stated", |a| a.label()));
     let _ = writeln!(out, "{RULE}");
     let d = r.differential;
-    let _ = writeln!(out, "DIFFERENTIAL ({} nucleated cells counted)", d.total());
+    let rules = r.rules;
+    let _ = writeln!(out, "DIFFERENTIAL ({} nucleated cells counted)", d.total_with(rules));
     let _ = writeln!(out, "  {:<40} {:>8} {:>8}", "Cell class", "Cells", "%");
-    for &class in CellClass::ALL.iter().filter(|c| c.in_differential()) {
-        let percent = d.percent(class).map_or_else(|| "-".to_owned(), |p| format!("{p:.1}"));
+    for &class in CellClass::ALL.iter().filter(|c| rules.counts(**c)) {
+        let percent =
+            d.percent_with(class, rules).map_or_else(|| "-".to_owned(), |p| format!("{p:.1}"));
         let _ = writeln!(out, "  {:<40} {:>8} {:>8}", class.label(), d.count(class), percent);
     }
     let _ = writeln!(out, "  {:<40} {:>17}", "M:E ratio (ICSH)", d.me_ratio().to_string());
-    for &class in CellClass::ALL.iter().filter(|c| !c.in_differential()) {
+    for &class in CellClass::ALL.iter().filter(|c| !rules.counts(**c)) {
         let _ = writeln!(out, "  {:<40} {:>8}   (not in the count)", class.label(), d.count(class));
     }
     let _ = writeln!(out, "{RULE}");
@@ -157,6 +161,7 @@ mod tests {
             signed_by: "Dr Synthetic",
             signed_at: at,
             latest_version: 2,
+            rules: &CountingRules::default(),
         };
         let text = render(&report);
         assert!(text.starts_with(
@@ -196,6 +201,7 @@ mod tests {
             signed_by: "Dr Synthetic",
             signed_at: Timestamp::from_unix(0),
             latest_version: 2,
+            rules: &CountingRules::default(),
         };
         let text = render(&report);
         assert_eq!(text.lines().nth(1), Some("*** AMENDED REPORT: Trephine added ***"));

@@ -4,7 +4,6 @@
 
 use marrow_domain::FieldError;
 use marrow_domain::counter::{CounterEvent, replay, statistics};
-use marrow_domain::morphology::CountingRules;
 use marrow_domain::morphology::MeRatio;
 use marrow_domain::reference::{RangeStatus, ReferenceTable};
 use marrow_domain::role::Action;
@@ -181,7 +180,7 @@ pub async fn count_statistics(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| AppError::Internal(format!("stored event does not parse: {e}")))?;
     let tally = replay(events.iter());
-    let rules = CountingRules::default();
+    let rules = state.counting_rules().await?;
     let table = ReferenceTable::iowa_adult();
     let stats = statistics(&tally, &rules, &table);
     let classes = stats

@@ -63,6 +63,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The group-commit writer of counter events.
     pub events: events::EventWriter,
+    rules: Arc<
+        std::sync::Mutex<Option<(std::time::Instant, marrow_domain::morphology::CountingRules)>>,
+    >,
 }
 
 impl AppState {
@@ -74,7 +77,34 @@ impl AppState {
     /// State with a given clock (tests, demos with fixed dates).
     pub fn with_clock(store: Store, config: Config, clock: Arc<dyn Clock>) -> Self {
         let events = events::EventWriter::spawn(store.clone(), clock.clone());
-        Self { store, clock, config: Arc::new(config), events }
+        Self { store, clock, config: Arc::new(config), events, rules: Arc::default() }
+    }
+
+    /// The site's counting rules, read from the database at most every ten seconds: pages show
+    /// percentages on every request, and the setting changes rarely. A change made on this node
+    /// is seen at once; other nodes see it within ten seconds.
+    pub async fn counting_rules(
+        &self,
+    ) -> Result<marrow_domain::morphology::CountingRules, marrow_store::StoreError> {
+        const FRESH: std::time::Duration = std::time::Duration::from_secs(10);
+        let cached = self.rules.lock().ok().and_then(|c| {
+            c.as_ref().filter(|(at, _)| at.elapsed() < FRESH).map(|(_, r)| r.clone())
+        });
+        if let Some(rules) = cached {
+            return Ok(rules);
+        }
+        let rules = self.store.counting_rules().await?;
+        if let Ok(mut cached) = self.rules.lock() {
+            *cached = Some((std::time::Instant::now(), rules.clone()));
+        }
+        Ok(rules)
+    }
+
+    /// Forgets the cached counting rules (after an administrator changes them).
+    pub fn forget_counting_rules(&self) {
+        if let Ok(mut cached) = self.rules.lock() {
+            *cached = None;
+        }
     }
 }
 

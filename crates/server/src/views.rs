@@ -1,7 +1,7 @@
 //! Turning stored records into what pages show: plain strings, ready for templates.
 
 use marrow_domain::case::{CaseStatus, Step, advance};
-use marrow_domain::morphology::{CellClass, Differential};
+use marrow_domain::morphology::{CellClass, CountingRules, Differential};
 use marrow_domain::role::{Action, Role};
 use marrow_domain::time::{Date, Timestamp};
 use marrow_store::{AuditEntry, CaseRecord, CaseSummary, PatientRecord, ReportVersion};
@@ -135,21 +135,23 @@ pub struct DifferentialView {
 }
 
 impl DifferentialView {
-    pub fn of(d: &Differential) -> Self {
+    /// The table under `rules` (the site's exclusions from the denominator).
+    pub fn of(d: &Differential, rules: &CountingRules) -> Self {
         let rows = CellClass::ALL
             .iter()
-            .filter(|c| c.in_differential())
+            .filter(|c| rules.counts(**c))
             .map(|&c| {
-                let percent = d.percent(c).map_or_else(|| "—".to_owned(), |p| format!("{p:.1}"));
+                let percent =
+                    d.percent_with(c, rules).map_or_else(|| "—".to_owned(), |p| format!("{p:.1}"));
                 (c.label().to_owned(), d.count(c), percent)
             })
             .collect();
         let excluded = CellClass::ALL
             .iter()
-            .filter(|c| !c.in_differential())
+            .filter(|c| !rules.counts(**c))
             .map(|&c| (c.label().to_owned(), d.count(c)))
             .collect();
-        Self { rows, excluded, total: d.total(), me_ratio: d.me_ratio().to_string() }
+        Self { rows, excluded, total: d.total_with(rules), me_ratio: d.me_ratio().to_string() }
     }
 }
 
@@ -181,7 +183,7 @@ impl VersionView {
             morphology: c.morphology.clone().unwrap_or_default(),
             interpretation: c.interpretation.clone().unwrap_or_default(),
             comment: c.comment.clone().unwrap_or_default(),
-            differential: DifferentialView::of(&v.differential),
+            differential: DifferentialView::of(&v.differential, &v.excluded),
         }
     }
 }
@@ -281,6 +283,7 @@ impl CaseView {
         today: Date,
         counts: &[marrow_store::CountRecord],
         aspirate: Option<&marrow_domain::aspirate::Aspirate>,
+        rules: &CountingRules,
     ) -> Self {
         let o = &c.order.value;
         let order = vec![
@@ -362,10 +365,9 @@ impl CaseView {
                 ]
             })
             .collect();
-        let differential = c
-            .differential
-            .as_ref()
-            .map(|d| (DifferentialView::of(&d.value), format!("{}, {}", d.by.display_name, d.at)));
+        let differential = c.differential.as_ref().map(|d| {
+            (DifferentialView::of(&d.value, rules), format!("{}, {}", d.by.display_name, d.at))
+        });
         let draft = c.draft.as_ref().map(|d| {
             let t = &d.content;
             let blank = || "—".to_owned();

@@ -52,3 +52,16 @@ CREATE TABLE aspirate_findings (
     recorded_by BIGINT NOT NULL REFERENCES users (id),
     recorded_at TEXT NOT NULL
 );
+
+-- Site settings an administrator changes (e.g. classes the site leaves out of the differential's
+-- denominator, beyond the ICSH exclusions).
+CREATE TABLE site_settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_by BIGINT REFERENCES users (id),
+    updated_at TEXT NOT NULL
+);
+
+-- A signed report freezes the site's exclusions it was signed under, so changing the setting
+-- later cannot change a signed report's percentages.
+ALTER TABLE report_versions ADD COLUMN excluded_classes TEXT;

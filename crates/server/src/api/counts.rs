@@ -121,7 +121,8 @@ pub async fn finish_count(
         .store
         .finish_count(count.id, &differential, Stamp { by: user.0.id, at: state.clock.now() })
         .await?;
-    Ok(Json(CaseDto::of(&state.store.case(count.case_id).await?)))
+    let rules = state.counting_rules().await?;
+    Ok(Json(CaseDto::of(&state.store.case(count.case_id).await?, &rules)))
 }
 
 /// One stored event.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use marrow_domain::morphology::{CellClass, Differential, MeRatio};
+use marrow_domain::morphology::{CellClass, CountingRules, Differential, MeRatio};
 use marrow_domain::time::Timestamp;
 use marrow_store::{CaseRecord, CaseSummary, PatientRecord, ReportVersion, UserRecord};
 use serde::{Deserialize, Serialize};
@@ -350,15 +350,18 @@ pub struct DifferentialDto {
 }
 
 impl DifferentialDto {
-    pub fn of(d: &Differential) -> Self {
+    /// The differential under `rules` (the site's exclusions from the denominator).
+    pub fn of(d: &Differential, rules: &CountingRules) -> Self {
         Self {
             counts: d.counts().map(|(c, n)| (c.code().to_owned(), n)).collect(),
-            total: d.total(),
-            excluded: d.excluded(),
+            total: d.total_with(rules),
+            excluded: d.excluded_with(rules),
             percentages: CellClass::ALL
                 .iter()
                 .filter_map(|&c| {
-                    d.percent(c).filter(|_| d.count(c) > 0).map(|p| (c.code().to_owned(), p))
+                    d.percent_with(c, rules)
+                        .filter(|_| d.count(c) > 0)
+                        .map(|p| (c.code().to_owned(), p))
                 })
                 .collect(),
             me_ratio: match d.me_ratio() {
@@ -424,7 +427,7 @@ impl VersionDto {
         Self {
             version: v.version,
             content: ContentDto::of(&v.content),
-            differential: DifferentialDto::of(&v.differential),
+            differential: DifferentialDto::of(&v.differential, &v.excluded),
             amendment_reason: v.amendment_reason.clone(),
             signed: RecordedDto::of(&v.signed_by, v.signed_at),
         }
@@ -458,7 +461,8 @@ pub struct CaseDto {
 }
 
 impl CaseDto {
-    pub fn of(c: &CaseRecord) -> Self {
+    /// The case; its current differential is shown under the site's `rules`.
+    pub fn of(c: &CaseRecord, rules: &CountingRules) -> Self {
         let o = &c.order.value;
         let report_status = match (c.versions.len(), &c.draft) {
             (0, None) => "none",
@@ -530,7 +534,7 @@ impl CaseDto {
                 })
                 .collect(),
             differential: c.differential.as_ref().map(|d| RecordedDifferentialDto {
-                differential: DifferentialDto::of(&d.value),
+                differential: DifferentialDto::of(&d.value, rules),
                 recorded: RecordedDto::of(&d.by, d.at),
             }),
             report: ReportDto {

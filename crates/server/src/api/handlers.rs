@@ -35,7 +35,8 @@ fn stamp(state: &AppState, user: &ApiUser) -> Stamp {
 }
 
 async fn case_json(state: &AppState, id: CaseId) -> ApiResult<Json<CaseDto>> {
-    Ok(Json(CaseDto::of(&state.store.case(id).await?)))
+    let rules = state.counting_rules().await?;
+    Ok(Json(CaseDto::of(&state.store.case(id).await?, &rules)))
 }
 
 /// Who the token belongs to.

@@ -80,3 +80,57 @@ async fn refuse(
     };
     page_with(status, &page)
 }
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    nav: Nav,
+    form: FormState,
+    classes: Vec<(&'static str, &'static str, bool)>,
+}
+
+async fn settings_page(
+    state: &AppState,
+    staff: &Staff,
+    form: FormState,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let rules = state.store.counting_rules().await?;
+    let classes = marrow_domain::morphology::CellClass::ALL
+        .iter()
+        .filter(|c| c.in_differential())
+        .map(|&c| (c.code(), c.label(), rules.excluded.contains(&c)))
+        .collect();
+    page_with(status, &SettingsPage { nav: Nav::of(staff), form, classes })
+}
+
+/// Site settings (administrators only).
+pub async fn settings(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
+    staff.require(Action::ManageSiteSettings)?;
+    settings_page(&state, &staff, FormState::default(), StatusCode::OK).await
+}
+
+/// Saves the classes the site leaves out of the denominator.
+pub async fn save_settings(
+    State(state): State<AppState>,
+    StaffForm { staff, form }: StaffForm,
+) -> Result<Response, PageError> {
+    staff.require(Action::ManageSiteSettings)?;
+    match marrow_domain::morphology::CountingRules::parse(form.all("excluded")) {
+        Ok(rules) => {
+            let stamp = marrow_store::Stamp { by: staff.user.id, at: state.clock.now() };
+            state.store.set_counting_rules(&rules, stamp).await?;
+            state.forget_counting_rules();
+            Ok(see_other("/admin/settings"))
+        }
+        Err(e) => {
+            settings_page(
+                &state,
+                &staff,
+                FormState::with_error(form.clone(), e),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}

@@ -83,13 +83,9 @@ pub async fn show(
     } else {
         (Vec::new(), None)
     };
-    let view = CaseView::of(
-        &record,
-        staff.role(),
-        Date::of(state.clock.now()),
-        &counts,
-        aspirate.as_ref(),
-    );
+    let rules = state.counting_rules().await?;
+    let today = Date::of(state.clock.now());
+    let view = CaseView::of(&record, staff.role(), today, &counts, aspirate.as_ref(), &rules);
     page(&CasePage { nav: Nav::of(&staff), case: view })
 }
 
@@ -164,6 +160,7 @@ pub async fn report_text(
         AppError::NotFound(format!("report version {wanted} of case {id} does not exist"))
     })?;
     let text = marrow_interop::report_text::render(&marrow_interop::report_text::SignedReport {
+        rules: &found.excluded,
         case_id: id,
         patient: &record.patient.patient,
         order: &record.order.value,

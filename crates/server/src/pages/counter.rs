@@ -298,7 +298,7 @@ pub async fn compare(
     };
     let da = crate::counting::differential_of(&state, a.id).await?;
     let db = crate::counting::differential_of(&state, b.id).await?;
-    let rules = marrow_domain::morphology::CountingRules::default();
+    let rules = state.counting_rules().await?;
     let comparison = marrow_domain::counter::compare(&da, &db, &rules);
     let rows: Vec<CompareRow> = comparison
         .iter()

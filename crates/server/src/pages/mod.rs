@@ -46,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/report/versions/{version}", get(cases::report_version))
         .route("/cases/{id}/report/versions/{version}/text", get(cases::report_text))
         .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/settings", get(admin::settings).post(admin::save_settings))
         .route("/cases/{id}/aspirate", get(aspirate::form).post(aspirate::save))
         .route("/cases/{id}/counts", post(counter::start))
         .route("/cases/{id}/counts/compare", get(counter::compare))

@@ -269,3 +269,53 @@ async fn aspirate_quality_fields_are_recorded_beside_the_count_and_prefill_the_f
             && draft.html.contains("Iron stain: storage iron grade 0 (4 particles examined).")
     );
 }
+
+#[tokio::test]
+async fn a_class_the_site_excludes_is_counted_apart_and_a_signed_report_keeps_the_rule_it_was_signed_under()
+ {
+    let app = sqlite_app().await;
+    let staff = Staff::insert(&app.store, "!").await;
+    let (_, case) = case_at(&app.store, &staff, 1, CaseStatus::InLab).await;
+    let mut admin = app.browser_as(Role::Admin).await;
+    assert_eq!(admin.post("/admin/settings", &[("excluded", "other")]).await.status, 303);
+    let mut clinician = app.browser_as(Role::Clinician).await;
+    assert_eq!(clinician.post("/admin/settings", &[("excluded", "blasts")]).await.status, 403);
+    assert_eq!(admin.post("/admin/settings", &[("excluded", "smudge-ish")]).await.status, 422);
+
+    let tech = app.api_as(Role::Technologist).await;
+    let count =
+        tech.post(&format!("/api/v1/cases/{case}/counts"), &json!({})).await.json["count_id"]
+            .as_i64()
+            .unwrap();
+    let list: Vec<_> = (0..100)
+        .map(|i| json!({"id": format!("s{i}"), "event": if i < 10 { "tally:other" } else { "tally:lymphocytes" }}))
+        .collect();
+    assert_eq!(
+        tech.post(&format!("/api/v1/counts/{count}/events"), &json!({"events": list})).await.status,
+        200
+    );
+    let stats = tech.get(&format!("/api/v1/counts/{count}")).await;
+    assert_eq!(stats.json["total"], 90);
+    assert_eq!(stats.json["excluded"], 10);
+    let other = stats.json["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["class"] == "other")
+        .unwrap()
+        .clone();
+    assert!(other["percent"].is_null() && !other["counted"].as_bool().unwrap());
+
+    assert_eq!(tech.post(&format!("/api/v1/counts/{count}/finish"), &json!({})).await.status, 200);
+    let pathologist = app.api_as(Role::Pathologist).await;
+    let signed = pathologist.post(&format!("/api/v1/cases/{case}/report/sign"), &json!({})).await;
+    assert_eq!(signed.status, 200, "{:?}", signed.json);
+    assert_eq!(signed.json["report"]["versions"][0]["differential"]["total"], 90);
+
+    // The site changes its rule later: the signed version does not change; the case's current
+    // differential follows the new rule.
+    assert_eq!(admin.post("/admin/settings", &[]).await.status, 303);
+    let now = pathologist.get(&format!("/api/v1/cases/{case}")).await;
+    assert_eq!(now.json["report"]["versions"][0]["differential"]["total"], 90);
+    assert_eq!(now.json["differential"]["total"], 100);
+}

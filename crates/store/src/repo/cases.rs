@@ -73,6 +73,8 @@ pub struct ReportVersion {
     pub differential: Differential,
     /// Why it was amended (absent for version 1).
     pub amendment_reason: Option<String>,
+    /// The site's extra exclusions from the denominator when this version was signed.
+    pub excluded: marrow_domain::morphology::CountingRules,
     /// The pathologist who signed.
     pub signed_by: UserRef,
     /// When.
@@ -885,6 +887,9 @@ impl Store {
                     content: content_from(r)?,
                     differential: differential_from_code(&frozen)?,
                     amendment_reason: col(r, "amendment_reason")?,
+                    excluded: super::counts::rules_from(
+                        col::<Option<String>>(r, "excluded_classes")?.as_deref(),
+                    )?,
                     signed_by: user_ref(r, "signed_by", "display_name")?,
                     signed_at: timestamp(r, "signed_at")?,
                 })
@@ -1050,10 +1055,16 @@ async fn insert_version(
     stamp: Stamp,
 ) -> Result<(), StoreError> {
     let missing = |what: &str| StoreError::Corrupt(format!("checked report without {what}"));
+    // Freeze the site's exclusions with the version (see migration 2).
+    let excluded: Option<String> =
+        sqlx::query_scalar("SELECT value FROM site_settings WHERE name = $1")
+            .bind(super::counts::EXCLUDED_CLASSES)
+            .fetch_optional(&mut *conn)
+            .await?;
     sqlx::query(
         "INSERT INTO report_versions (case_id, version, adequacy, cellularity, morphology, interpretation, comment,
-                                      differential, amendment_reason, signed_by, signed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                                      differential, amendment_reason, signed_by, signed_at, excluded_classes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(case.0)
     .bind(version)
@@ -1066,6 +1077,7 @@ async fn insert_version(
     .bind(reason)
     .bind(stamp.by.0)
     .bind(stamp.at.to_rfc3339())
+    .bind(excluded.unwrap_or_default())
     .execute(&mut *conn)
     .await?;
     Ok(())

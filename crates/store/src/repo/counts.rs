@@ -8,6 +8,7 @@
 use marrow_domain::aspirate::{Aspirate, AspirateInput, IronStain};
 use marrow_domain::case::{CaseStatus, Step, advance};
 use marrow_domain::ids::{CaseId, UserId};
+use marrow_domain::morphology::CountingRules;
 use marrow_domain::time::Timestamp;
 use serde_json::json;
 use sqlx::AnyConnection;
@@ -508,4 +509,63 @@ impl Store {
         };
         Ok(Some((aspirate, by, timestamp(&row, "recorded_at")?)))
     }
+}
+
+/// The setting naming the classes a site leaves out of the denominator (comma-separated codes).
+pub const EXCLUDED_CLASSES: &str = "excluded_classes";
+
+impl Store {
+    /// The site's counting rules (its extra exclusions); the default when never set.
+    pub async fn counting_rules(&self) -> Result<CountingRules, StoreError> {
+        let value: Option<String> =
+            sqlx::query_scalar("SELECT value FROM site_settings WHERE name = $1")
+                .bind(EXCLUDED_CLASSES)
+                .fetch_optional(&self.pool)
+                .await?;
+        rules_from(value.as_deref())
+    }
+
+    /// Sets the classes the site leaves out of the denominator. Administrators only (the caller
+    /// checks the role).
+    pub async fn set_counting_rules(
+        &self,
+        rules: &CountingRules,
+        stamp: Stamp,
+    ) -> Result<(), StoreError> {
+        let value = rules.codes().join(",");
+        let mut tx = self.pool.begin().await?;
+        let before: Option<String> =
+            sqlx::query_scalar("SELECT value FROM site_settings WHERE name = $1")
+                .bind(EXCLUDED_CLASSES)
+                .fetch_optional(&mut *tx)
+                .await?;
+        sqlx::query("DELETE FROM site_settings WHERE name = $1")
+            .bind(EXCLUDED_CLASSES)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO site_settings (name, value, updated_by, updated_at) VALUES ($1, $2, $3, $4)")
+            .bind(EXCLUDED_CLASSES)
+            .bind(&value)
+            .bind(stamp.by.0)
+            .bind(stamp.at.to_rfc3339())
+            .execute(&mut *tx)
+            .await?;
+        let change = Change {
+            action: "settings.excluded-classes",
+            entity: "site",
+            entity_id: 0,
+            before: Some(json!({ EXCLUDED_CLASSES: before })),
+            after: Some(json!({ EXCLUDED_CLASSES: value })),
+        };
+        append(&mut tx, Some(stamp.by.0), stamp.at, change).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Rules from the stored comma-separated codes (absent or blank: the ICSH exclusions only).
+pub(crate) fn rules_from(value: Option<&str>) -> Result<CountingRules, StoreError> {
+    let codes: Vec<&str> =
+        value.unwrap_or("").split(',').map(str::trim).filter(|c| !c.is_empty()).collect();
+    CountingRules::parse(codes).map_err(corrupt)
 }
