@@ -34,6 +34,7 @@ struct CounterPage {
     finished: bool,
     target: u32,
     keymap_name: String,
+    keymap_names: Vec<String>,
     rows: Vec<KeyRow>,
     undo_key: String,
     abnormal_key: String,
@@ -100,16 +101,30 @@ pub async fn start(
     Ok(see_other(&format!("/counts/{}", count.id)))
 }
 
+/// Which of the user's key maps to count with (`?keymap=NAME`; default: the latest saved).
+#[derive(Debug, serde::Deserialize)]
+pub struct KeymapChoice {
+    #[serde(default)]
+    keymap: Option<String>,
+}
+
 /// The counter page.
 pub async fn show(
     State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
+    axum::extract::Query(choice): axum::extract::Query<KeymapChoice>,
 ) -> Result<Response, PageError> {
     staff.require(Action::ViewClinicalRecords)?;
     let count = state.store.count(CountId(path_id(&id, "count")?)).await?;
     let record = state.store.case(count.case_id).await?;
-    let keymap = match state.store.keymaps(staff.user.id).await?.into_iter().next() {
+    let saved = state.store.keymaps(staff.user.id).await?;
+    let keymap_names: Vec<String> = saved.iter().map(|(n, _)| n.clone()).collect();
+    let chosen = match choice.keymap.as_deref() {
+        Some(name) => saved.into_iter().find(|(n, _)| n == name),
+        None => saved.into_iter().next(),
+    };
+    let keymap = match chosen {
         Some((name, bindings)) => crate::counting::keymap_from_code(&name, &bindings)
             .map_err(|e| AppError::Internal(format!("stored key map: {e}")))?,
         None => KeyMap::default_map(),
@@ -170,6 +185,7 @@ pub async fn show(
         finished: count.finished_at.is_some(),
         target: count.target,
         keymap_name: keymap.name().to_owned(),
+        keymap_names,
         rows,
         undo_key: KeyMap::UNDO.to_owned(),
         abnormal_key: KeyMap::ABNORMAL.to_owned(),

@@ -212,6 +212,23 @@ async fn a_user_saves_a_named_key_map_and_a_reserved_key_is_refused() {
     assert_eq!(r.status, 422);
     let clinician = &mut app.browser_as(Role::Clinician).await;
     assert_eq!(clinician.get("/keymaps").await.status, 403);
+
+    // The counter uses any saved map on request (by default the latest saved).
+    let r = browser.post("/keymaps", &[("name", "Right hand"), ("bindings.blasts", "p")]).await;
+    assert_eq!(r.status, 303);
+    let staff = Staff::insert(&app.store, "!").await;
+    let (_, case) = case_at(&app.store, &staff, 1, CaseStatus::InLab).await;
+    let started = browser.post(&format!("/cases/{case}/counts"), &[("target", "300")]).await;
+    let counter = started.location.unwrap();
+    let page = browser.get(&format!("{counter}?keymap=Right%20hand")).await;
+    assert!(page.html.contains("<strong>Right hand</strong>"), "{}", page.html);
+    assert!(page.html.contains(r#"{"key":"p","class":"blasts"}"#));
+    assert!(page.html.contains("target 300"));
+    let page = browser.get(&format!("{counter}?keymap=Left%20hand")).await;
+    assert!(
+        page.html.contains("<strong>Left hand</strong>")
+            && page.html.contains(r#"{"key":"q","class":"blasts"}"#)
+    );
 }
 
 #[tokio::test]
