@@ -1,8 +1,8 @@
 //! The pre-procedure safety check: the recorded facts.
 //!
 //! This module records what the proceduralist or nurse found. The rules that turn these facts
-//! into findings (drugs to pause, platelet and INR limits from the clinical reference §5) come in
-//! their own change; until then the page shows the facts and the clinician decides.
+//! into findings (drugs to pause, platelet and INR limits from the clinical reference §5) are in
+//! [`crate::safety_rules`]; the clinician makes the final decision.
 
 use crate::time::Timestamp;
 use crate::{FieldError, optional_text, required_text};
@@ -71,6 +71,12 @@ impl PlateletCount {
     /// The count in ×10⁹/L.
     pub fn per_nanolitre(self) -> u32 {
         self.0
+    }
+
+    /// Builds from a count in ×10⁹/L without the plausibility guard, as for a site's configured
+    /// threshold (compare [`Inr::from_hundredths`]).
+    pub const fn from_per_nanolitre(value: u32) -> Self {
+        Self(value)
     }
 }
 

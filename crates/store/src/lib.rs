@@ -21,7 +21,7 @@ pub use audit::{AuditEntry, ChainCheck};
 pub use error::StoreError;
 pub use open::{Backend, DatabaseUrl, OpenMode, Opened};
 pub use repo::cases::{
-    CaseRecord, CaseSummary, DraftRecord, Recorded, ReportVersion, SpecimenRecord,
+    CaseRecord, CaseSummary, DraftRecord, Recorded, ReportVersion, SafetyExtras, SpecimenRecord,
 };
 pub use repo::counts::{CountId, CountRecord, EventRefusal, NewEvent, StoredEvent};
 pub use repo::patients::PatientRecord;

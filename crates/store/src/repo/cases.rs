@@ -25,6 +25,15 @@ use crate::error::corrupt;
 use crate::rows::{col, flag, next_id, opt_timestamp, timestamp};
 use crate::{Stamp, Store, StoreError};
 
+/// What the safety check records beside the facts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SafetyExtras {
+    /// Creatinine clearance in mL/min, where a drug's hold time depends on it.
+    pub creatinine_clearance: Option<u32>,
+    /// Findings the clinician overrode: (rule code, reason).
+    pub overrides: Vec<(String, String)>,
+}
+
 /// A fact with who recorded it and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded<T> {
@@ -344,6 +353,19 @@ impl Store {
         facts: &SafetyFacts,
         stamp: Stamp,
     ) -> Result<CaseStatus, StoreError> {
+        self.record_safety_check_with(case, facts, &SafetyExtras::default(), stamp).await
+    }
+
+    /// Records the safety check with the renal function and the clinician's overrides of
+    /// findings (each with its reason). The caller has asked the domain's rules whether the
+    /// case may move to "checked"; the overrides are stored and audited with the facts.
+    pub async fn record_safety_check_with(
+        &self,
+        case: CaseId,
+        facts: &SafetyFacts,
+        extras: &SafetyExtras,
+        stamp: Stamp,
+    ) -> Result<CaseStatus, StoreError> {
         let mut tx = self.pool.begin().await?;
         let from = lock_case(&mut tx, case, stamp.at).await?;
         let to = advance(from, Step::SafetyCheck)?;
@@ -393,9 +415,38 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        set_status(&mut tx, case, to).await?;
-        audit_step(&mut tx, stamp, case, Step::SafetyCheck, (from, to), before, safety_json(facts))
+        sqlx::query("UPDATE safety_checks SET creatinine_clearance = $2 WHERE case_id = $1")
+            .bind(case.0)
+            .bind(extras.creatinine_clearance.map(i64::from))
+            .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM safety_overrides WHERE case_id = $1")
+            .bind(case.0)
+            .execute(&mut *tx)
+            .await?;
+        for (rule, reason) in &extras.overrides {
+            sqlx::query(
+                "INSERT INTO safety_overrides (case_id, rule, reason, overridden_by, overridden_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(case.0)
+            .bind(rule)
+            .bind(reason)
+            .bind(stamp.by.0)
+            .bind(stamp.at.to_rfc3339())
+            .execute(&mut *tx)
+            .await?;
+        }
+        set_status(&mut tx, case, to).await?;
+        let mut after = safety_json(facts);
+        after["creatinine_clearance"] = json!(extras.creatinine_clearance);
+        after["overrides"] = json!(
+            extras
+                .overrides
+                .iter()
+                .map(|(r, why)| json!({"rule": r, "reason": why}))
+                .collect::<Vec<_>>()
+        );
+        audit_step(&mut tx, stamp, case, Step::SafetyCheck, (from, to), before, after).await?;
         tx.commit().await?;
         Ok(to)
     }
@@ -775,6 +826,28 @@ impl Store {
             versions,
         };
         Ok(record)
+    }
+
+    /// The renal function and overrides recorded with a case's safety check.
+    pub async fn safety_extras(&self, case: CaseId) -> Result<SafetyExtras, StoreError> {
+        let crcl: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT creatinine_clearance FROM safety_checks WHERE case_id = $1")
+                .bind(case.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        let rows = sqlx::query(
+            "SELECT rule, reason FROM safety_overrides WHERE case_id = $1 ORDER BY rule",
+        )
+        .bind(case.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(SafetyExtras {
+            creatinine_clearance: crcl.flatten().and_then(|c| u32::try_from(c).ok()),
+            overrides: rows
+                .iter()
+                .map(|r| Ok((col(r, "rule")?, col(r, "reason")?)))
+                .collect::<Result<_, StoreError>>()?,
+        })
     }
 
     async fn safety_in(

@@ -569,3 +569,49 @@ pub(crate) fn rules_from(value: Option<&str>) -> Result<CountingRules, StoreErro
         value.unwrap_or("").split(',').map(str::trim).filter(|c| !c.is_empty()).collect();
     CountingRules::parse(codes).map_err(corrupt)
 }
+
+impl Store {
+    /// A site setting's stored text, if set.
+    pub async fn site_setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT value FROM site_settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Sets a site setting (validated by the caller), audited with its old and new value.
+    pub async fn set_site_setting(
+        &self,
+        name: &str,
+        value: &str,
+        stamp: Stamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let before: Option<String> =
+            sqlx::query_scalar("SELECT value FROM site_settings WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        sqlx::query("DELETE FROM site_settings WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO site_settings (name, value, updated_by, updated_at) VALUES ($1, $2, $3, $4)")
+            .bind(name)
+            .bind(value)
+            .bind(stamp.by.0)
+            .bind(stamp.at.to_rfc3339())
+            .execute(&mut *tx)
+            .await?;
+        let change = Change {
+            action: "settings.change",
+            entity: "site",
+            entity_id: 0,
+            before: Some(json!({ name: before })),
+            after: Some(json!({ name: value })),
+        };
+        append(&mut tx, Some(stamp.by.0), stamp.at, change).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
