@@ -1,8 +1,9 @@
 //! The clinical rules of the bone marrow aspiration (BMA) pathway.
 //!
 //! Owns the pathway vocabulary and the rules between steps, one module per step as a clinician
-//! names it: [`patient`], [`order`], [`safety`], [`procedure`], [`specimen`], [`morphology`],
-//! [`report`], and the case's status machine in [`case`]. Who may do what is in [`role`].
+//! names it: [`patient`], [`order`], [`safety`] (its rules in [`safety_rules`]), [`procedure`],
+//! [`specimen`], [`morphology`], [`report`], and the case's status machine in [`case`]. Who may
+//! do what is in [`role`].
 //!
 //! The count itself: [`counter`] replays the keyboard counter's stored keystrokes into a tally
 //! and computes its [`stats`] (exact confidence limits) against a [`reference`](mod@reference) table;
@@ -34,6 +35,7 @@ pub mod reference;
 pub mod report;
 pub mod role;
 pub mod safety;
+pub mod safety_rules;
 pub mod specimen;
 pub mod stats;
 mod text;
