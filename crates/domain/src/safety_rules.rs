@@ -744,16 +744,25 @@ fn drug_finding(
                 push(RuleId::DrugNoRecommendation, Severity::ReviewBeforeProcedure, message);
                 return;
             };
-            return hold(medication, drug, band.period, Some(band.label), (now, at), &mut push);
+            return hold(
+                medication,
+                drug,
+                band.period,
+                Some(band.label),
+                rule.summary,
+                (now, at),
+                &mut push,
+            );
         }
     };
     let (period, inr_max) = period;
-    hold(medication, drug, period, None, (now, at), &mut push);
+    hold(medication, drug, period, None, rule.summary, (now, at), &mut push);
     if let (Some(inr_max), Some(inr)) = (inr_max, facts.inr)
         && inr > inr_max
     {
         let message = format!(
-            "{name}: {column} holds it until INR ≤ {inr_max}; latest INR {inr} is above that."
+            "{name}: the drug table ({column}) holds it until INR ≤ {inr_max}; latest INR {inr} \
+             is above that."
         );
         push(RuleId::DrugInrAboveTarget, Severity::DoNotProceed, message);
     }
@@ -764,6 +773,7 @@ fn hold(
     drug: Drug,
     period: HoldPeriod,
     band: Option<&str>,
+    summary: &str,
     (now, at): (Timestamp, Timestamp),
     push: &mut impl FnMut(RuleId, Severity, String),
 ) {
@@ -771,12 +781,14 @@ fn hold(
     let interval = dose_interval_hours(&medication.dose).unwrap_or(drug.usual_interval_hours());
     let (min, max) = period.seconds(interval);
     let mut notes: Vec<String> = band.map(str::to_owned).into_iter().collect();
+    // An hours-based hold (heparin IV/SC, therapeutic LMWH) carries conditions only the table's
+    // own words state (aPTT/anti-Xa checks), so quote them.
+    if let HoldPeriod::Hours { .. } = period {
+        notes.push(summary.to_owned());
+    }
     if let HoldPeriod::Doses { .. } = period {
-        let span = if min == max {
-            duration(max)
-        } else {
-            format!("{}–{}", duration(min), duration(max))
-        };
+        let span =
+            if min == max { duration(max) } else { format!("{}–{} h", min / 3600, max / 3600) };
         notes.push(format!("one dose every {interval} h, so {span}"));
     }
     let notes = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) };
@@ -958,4 +970,532 @@ fn sedation(facts: &SafetyFacts, findings: &mut Vec<Finding>) {
             .to_owned(),
         source: FASTING,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::safety::{Medication, PlateletCount};
+
+    fn now() -> Timestamp {
+        Timestamp::parse("now", "2026-11-24T12:00:00Z").unwrap()
+    }
+
+    fn minutes_ago(m: i64) -> Timestamp {
+        now().plus_seconds(-m * 60)
+    }
+
+    fn hours_ago(h: i64) -> Timestamp {
+        minutes_ago(h * 60)
+    }
+
+    fn platelets(n: u32) -> Option<PlateletCount> {
+        Some(PlateletCount::parse(&n.to_string()).unwrap())
+    }
+
+    fn inr(raw: &str) -> Option<Inr> {
+        Some(Inr::parse(raw).unwrap())
+    }
+
+    /// An unremarkable synthetic patient: normal bloods taken this morning, nothing else.
+    fn clean() -> SafetyFacts {
+        SafetyFacts {
+            platelets: platelets(250),
+            inr: inr("1.0"),
+            bloods_taken_at: Some(hours_ago(4)),
+            ..SafetyFacts::default()
+        }
+    }
+
+    fn context() -> CheckContext {
+        CheckContext {
+            sampling: Sampling::AspirateOnly,
+            procedure_at: None,
+            creatinine_clearance_ml_min: None,
+        }
+    }
+
+    fn high_risk() -> SitePolicy {
+        SitePolicy {
+            drugs: DrugTable::sir_2019(DrugPolicy::HighRiskSir2019),
+            ..SitePolicy::default()
+        }
+    }
+
+    fn med(name: &str, class: DrugClass, dose: &str, last: Option<Timestamp>) -> Medication {
+        Medication { name: name.to_owned(), class, dose: dose.to_owned(), last_dose_at: last }
+    }
+
+    fn on(medication: Medication) -> SafetyFacts {
+        SafetyFacts { medications: vec![medication], ..clean() }
+    }
+
+    fn check(facts: &SafetyFacts) -> Vec<Finding> {
+        evaluate(facts, &context(), &SitePolicy::default(), now())
+    }
+
+    fn rules(findings: &[Finding]) -> Vec<(RuleId, Severity)> {
+        findings.iter().map(|f| (f.rule, f.severity)).collect()
+    }
+
+    fn only(findings: &[Finding]) -> (RuleId, Severity) {
+        assert_eq!(findings.len(), 1, "expected one finding: {findings:#?}");
+        (findings[0].rule, findings[0].severity)
+    }
+
+    #[test]
+    fn an_unremarkable_patient_yields_no_findings_and_proceeds() {
+        let findings = check(&clean());
+        assert!(findings.is_empty(), "{findings:#?}");
+        assert_eq!(overall(&findings), Severity::Proceed);
+        assert!(!blocks_checking(&findings, &[]));
+        // No bloods at all is unremarkable too: SIR 2019 does not routinely recommend them for
+        // low-risk procedures unless the patient is on warfarin or unfractionated heparin.
+        assert!(check(&SafetyFacts::default()).is_empty());
+        // Nor does a trephine with a platelet count above the site threshold add anything.
+        let trephine = CheckContext { sampling: Sampling::AspirateAndTrephine, ..context() };
+        let facts = SafetyFacts { platelets: platelets(30), ..clean() };
+        assert!(evaluate(&facts, &trephine, &SitePolicy::default(), now()).is_empty());
+    }
+
+    #[test]
+    fn default_policy_carries_the_reference_values() {
+        let p = SitePolicy::default();
+        assert_eq!(p.platelets_min.per_nanolitre(), 20);
+        assert_eq!(p.inr_max.hundredths(), 300);
+        assert_eq!(p.inr_caution_above.hundredths(), 200);
+        assert_eq!(p.bloods_max_age_hours, 72);
+        assert_eq!(p.drugs.policy, DrugPolicy::LowRiskSir2019);
+        assert_eq!(p.drugs.rules.len(), Drug::ALL.len());
+        assert_eq!(p.antiplatelet_platelets_caution_below, None);
+        assert_eq!(p.fever_threshold_tenths_celsius, 380);
+    }
+
+    #[test]
+    fn platelet_threshold_boundaries() {
+        let cases = [(19, Some(Severity::DoNotProceed)), (20, None), (21, None)];
+        for (count, expected) in cases {
+            let findings = check(&SafetyFacts { platelets: platelets(count), ..clean() });
+            let got = findings.iter().find(|f| f.rule == RuleId::PlateletsLow);
+            assert_eq!(got.map(|f| f.severity), expected, "platelets {count}");
+            if let Some(f) = got {
+                assert!(f.message.contains("Platelets 19 ×10⁹/L"), "{}", f.message);
+                assert!(f.message.contains("threshold of 20"), "{}", f.message);
+                assert!(f.source.contains("SIR 2019") && f.source.contains("§5.1"));
+            }
+        }
+    }
+
+    #[test]
+    fn inr_boundaries() {
+        let cases = [
+            ("1.99", vec![]),
+            ("2.0", vec![]),
+            ("2.01", vec![(RuleId::InrRaised, Severity::ProceedWithCaution)]),
+            ("3.0", vec![(RuleId::InrRaised, Severity::ProceedWithCaution)]),
+            ("3.01", vec![(RuleId::InrHigh, Severity::DoNotProceed)]),
+        ];
+        for (raw, expected) in cases {
+            let findings = check(&SafetyFacts { inr: inr(raw), ..clean() });
+            assert_eq!(rules(&findings), expected, "INR {raw}");
+        }
+        let findings = check(&SafetyFacts { inr: inr("3.01"), ..clean() });
+        assert!(findings[0].message.contains("INR 3.01"), "{}", findings[0].message);
+    }
+
+    #[test]
+    fn result_age_boundaries_at_the_planned_time() {
+        let stale = vec![(RuleId::BloodsStale, Severity::ReviewBeforeProcedure)];
+        let cases = [(72 * 60 - 1, vec![]), (72 * 60, vec![]), (72 * 60 + 1, stale.clone())];
+        for (age_minutes, expected) in cases {
+            let facts = SafetyFacts { bloods_taken_at: Some(minutes_ago(age_minutes)), ..clean() };
+            assert_eq!(rules(&check(&facts)), expected, "age {age_minutes} min");
+        }
+        // Age is measured at the planned time, not now: 60 h old now, 73 h at the procedure.
+        let facts = SafetyFacts { bloods_taken_at: Some(hours_ago(60)), ..clean() };
+        let later = CheckContext { procedure_at: Some(now().plus_seconds(13 * 3600)), ..context() };
+        let findings = evaluate(&facts, &later, &SitePolicy::default(), now());
+        assert_eq!(rules(&findings), stale);
+        assert!(findings[0].message.contains("taken 73 h before"), "{}", findings[0].message);
+        assert!(findings[0].source.contains("Local site policy"));
+    }
+
+    #[test]
+    fn missing_bloods_need_review_only_on_warfarin_or_unfractionated_heparin() {
+        let no_bloods = |m: Medication| SafetyFacts {
+            platelets: None,
+            inr: None,
+            bloods_taken_at: None,
+            ..on(m)
+        };
+        let warfarin = med("Warfarin", DrugClass::VitaminKAntagonist, "3 mg", None);
+        let findings = check(&no_bloods(warfarin.clone()));
+        let missing = findings.iter().find(|f| f.rule == RuleId::BloodsMissing).unwrap();
+        assert_eq!(missing.severity, Severity::ReviewBeforeProcedure);
+        assert!(missing.message.contains("no platelet count or INR"), "{}", missing.message);
+
+        let heparin = med("Heparin", DrugClass::Heparin, "5000 units SC bd", None);
+        let facts = SafetyFacts { inr: None, ..on(heparin) };
+        let findings = check(&facts);
+        let missing = findings.iter().find(|f| f.rule == RuleId::BloodsMissing).unwrap();
+        assert!(missing.message.contains("no INR"), "{}", missing.message);
+
+        // An unrecognised vitamin K antagonist counts as warfarin-like for labs.
+        let other_vka = med("Acenocoumarol", DrugClass::VitaminKAntagonist, "2 mg", None);
+        let found = rules(&check(&no_bloods(other_vka)));
+        assert!(found.contains(&(RuleId::BloodsMissing, Severity::ReviewBeforeProcedure)));
+        assert!(found.contains(&(RuleId::DrugUnrecognised, Severity::ReviewBeforeProcedure)));
+
+        // Apixaban or LMWH: labs not routinely needed for a low-risk procedure.
+        for name in ["Apixaban", "Enoxaparin", "Aspirin"] {
+            let m = med(name, DrugClass::Other, "x", None);
+            let found = rules(&check(&no_bloods(m)));
+            assert!(!found.iter().any(|(r, _)| *r == RuleId::BloodsMissing), "{name}");
+        }
+        // With both results present there is nothing missing.
+        assert!(!rules(&check(&on(warfarin))).iter().any(|(r, _)| *r == RuleId::BloodsMissing));
+    }
+
+    #[test]
+    fn drugs_are_identified_by_name_case_insensitively() {
+        let cases = [
+            ("Aspirin 75 mg", "", Drug::Aspirin),
+            ("CLOPIDOGREL", "", Drug::Clopidogrel),
+            ("prasugrel", "", Drug::Prasugrel),
+            ("Ticagrelor", "", Drug::Ticagrelor),
+            ("Warfarin", "", Drug::Warfarin),
+            ("Heparin", "5000 units SC", Drug::UnfractionatedHeparin),
+            ("Unfractionated heparin infusion", "", Drug::UnfractionatedHeparin),
+            ("Enoxaparin", "40 mg daily (prophylactic)", Drug::EnoxaparinProphylactic),
+            ("Enoxaparin", "1.5 mg/kg daily", Drug::EnoxaparinTherapeutic),
+            ("Low molecular weight heparin", "", Drug::EnoxaparinTherapeutic),
+            ("Fondaparinux", "", Drug::Fondaparinux),
+            ("apixaban", "", Drug::Apixaban),
+            ("Eliquis", "", Drug::Apixaban),
+            ("Rivaroxaban", "", Drug::Rivaroxaban),
+            ("Dabigatran etexilate", "", Drug::Dabigatran),
+            ("EDOXABAN", "", Drug::Edoxaban),
+        ];
+        for (name, dose, drug) in cases {
+            assert_eq!(identify(&med(name, DrugClass::Other, dose, None)), Some(drug), "{name}");
+        }
+        assert_eq!(identify(&med("Paracetamol", DrugClass::Other, "1 g", None)), None);
+    }
+
+    #[test]
+    fn low_risk_policy_does_not_withhold_any_named_drug() {
+        for &drug in Drug::ALL {
+            let dose = if drug == Drug::EnoxaparinProphylactic { "40 mg prophylactic" } else { "" };
+            let name = match drug {
+                Drug::UnfractionatedHeparin => "Heparin",
+                Drug::EnoxaparinProphylactic | Drug::EnoxaparinTherapeutic => "Enoxaparin",
+                _ => drug.label(),
+            };
+            let m = med(name, DrugClass::Other, dose, Some(hours_ago(2)));
+            assert_eq!(identify(&m), Some(drug));
+            let findings = check(&on(m));
+            assert_eq!(only(&findings), (RuleId::DrugNotWithheld, Severity::ProceedWithCaution));
+            let message = &findings[0].message;
+            assert!(message.contains("SIR 2019 does not withhold it for low-risk"), "{message}");
+            assert_eq!(message.contains("ACC/AHA 2023"), drug.is_doac(), "{message}");
+            if drug == Drug::Warfarin {
+                assert!(message.contains("target INR ≤ 3.00") && message.contains("INR 1.00"));
+            }
+            assert!(findings[0].source.contains("low-risk column"));
+        }
+        let apixaban = check(&on(med("Apixaban", DrugClass::DirectOralAnticoagulant, "", None)));
+        assert!(apixaban[0].message.starts_with(
+            "Apixaban: SIR 2019 does not withhold it for low-risk procedures such as BMA"
+        ));
+    }
+
+    /// (name, dose text, CrCl, shortest hold in hours, longest hold in hours), the numbers
+    /// written out by hand from the reference §5.2 high-risk column so a wrong table shows.
+    const HIGH_RISK_HOLDS: &[(&str, &str, Option<u32>, i64, i64)] = &[
+        ("Aspirin", "75 mg once daily", None, 72, 120),
+        ("Clopidogrel", "75 mg once daily", None, 120, 120),
+        ("Prasugrel", "10 mg once daily", None, 168, 168),
+        ("Ticagrelor", "90 mg twice daily", None, 120, 120),
+        ("Warfarin", "3 mg", None, 120, 120),
+        ("Heparin", "5000 units SC twice daily", None, 4, 6),
+        ("Enoxaparin", "40 mg once daily, prophylactic", None, 24, 24),
+        ("Enoxaparin", "1 mg/kg twice daily", None, 24, 24),
+        ("Fondaparinux", "2.5 mg daily", Some(50), 48, 72),
+        ("Fondaparinux", "2.5 mg daily", Some(49), 72, 120),
+        ("Apixaban", "5 mg twice daily", Some(50), 48, 48),
+        ("Apixaban", "5 mg twice daily", Some(49), 72, 72),
+        ("Apixaban", "5 mg", Some(80), 48, 48), // no frequency: the usual 12 h
+        ("Apixaban", "5 mg once daily", Some(80), 96, 96), // the dose text wins
+        ("Rivaroxaban", "20 mg once daily", Some(30), 48, 48),
+        ("Rivaroxaban", "15 mg once daily", Some(29), 72, 72),
+        ("Rivaroxaban", "15 mg once daily", Some(15), 72, 72),
+        ("Rivaroxaban", "15 mg bd", Some(30), 24, 24),
+        ("Dabigatran", "150 mg twice daily", Some(50), 48, 48),
+        ("Dabigatran", "110 mg twice daily", Some(49), 72, 96),
+        ("Edoxaban", "60 mg once daily", None, 48, 48),
+    ];
+
+    #[test]
+    fn high_risk_holds_at_and_around_each_boundary() {
+        for &(name, dose, crcl, min_h, max_h) in HIGH_RISK_HOLDS {
+            let ctx = CheckContext { creatinine_clearance_ml_min: crcl, ..context() };
+            let at = |elapsed_minutes: i64| {
+                let m = med(name, DrugClass::Other, dose, Some(minutes_ago(elapsed_minutes)));
+                let findings = evaluate(&on(m), &ctx, &high_risk(), now());
+                only(&findings)
+            };
+            let label = format!("{name} {dose} CrCl {crcl:?}");
+            let incomplete = (RuleId::DrugHoldIncomplete, Severity::DoNotProceed);
+            let within = (RuleId::DrugHoldWithinRange, Severity::ProceedWithCaution);
+            let complete = (RuleId::DrugHoldComplete, Severity::Proceed);
+            assert_eq!(at(min_h * 60 - 1), incomplete, "{label}: just short");
+            let at_min = if min_h == max_h { complete } else { within };
+            assert_eq!(at(min_h * 60), at_min, "{label}: at the shortest hold");
+            assert_eq!(at(max_h * 60 - 1), if min_h == max_h { incomplete } else { within });
+            assert_eq!(at(max_h * 60), complete, "{label}: at the longest hold");
+        }
+    }
+
+    #[test]
+    fn a_dose_based_hold_names_the_doses_the_band_and_the_time() {
+        let m = med("Apixaban", DrugClass::DirectOralAnticoagulant, "5 mg bd", Some(hours_ago(20)));
+        let ctx = CheckContext { creatinine_clearance_ml_min: Some(60), ..context() };
+        let findings = evaluate(&on(m), &ctx, &high_risk(), now());
+        assert_eq!(
+            findings[0].message,
+            "Apixaban: hold 4 doses (CrCl ≥ 50; one dose every 12 h, so 48 h) before the \
+             procedure; last dose 20 h ago, so 28 h more are needed before the planned time."
+        );
+        assert!(findings[0].source.contains("high-risk column"));
+        // A later planned time counts: 20 h ago now, 50 h at the procedure.
+        let m = med("Apixaban", DrugClass::DirectOralAnticoagulant, "5 mg bd", Some(hours_ago(20)));
+        let later = CheckContext { procedure_at: Some(now().plus_seconds(30 * 3600)), ..ctx };
+        let findings = evaluate(&on(m), &later, &high_risk(), now());
+        assert_eq!(only(&findings), (RuleId::DrugHoldComplete, Severity::Proceed));
+        assert!(findings[0].message.contains("last dose 20 h ago"), "{}", findings[0].message);
+    }
+
+    #[test]
+    fn hold_messages_quote_ranges_and_the_tables_conditions() {
+        let ctx = CheckContext { creatinine_clearance_ml_min: Some(40), ..context() };
+        let cases = [
+            ("Dabigatran", "110 mg bd", "6–8 doses (CrCl < 50; one dose every 12 h, so 72–96 h)"),
+            ("Heparin", "5000 units SC bd", "check aPTT/anti-Xa"),
+            ("Enoxaparin", "1 mg/kg bd", "anti-Xa if renal impairment"),
+            ("Aspirin", "75 mg", "hold 3–5 days before"),
+        ];
+        for (name, dose, expected) in cases {
+            let m = med(name, DrugClass::Other, dose, Some(hours_ago(1)));
+            let findings = evaluate(&on(m), &ctx, &high_risk(), now());
+            assert!(findings[0].message.contains(expected), "{}", findings[0].message);
+        }
+    }
+
+    #[test]
+    fn renal_dependent_holds_need_a_creatinine_clearance() {
+        for name in ["Fondaparinux", "Apixaban", "Rivaroxaban", "Dabigatran"] {
+            let m = med(name, DrugClass::Other, "", Some(hours_ago(100)));
+            let findings = evaluate(&on(m), &context(), &high_risk(), now());
+            let want = (RuleId::CreatinineClearanceNeeded, Severity::ReviewBeforeProcedure);
+            assert_eq!(only(&findings), want, "{name}");
+            assert!(findings[0].message.contains("creatinine clearance"));
+        }
+        // Edoxaban's hold does not depend on it.
+        let m = med("Edoxaban", DrugClass::Other, "60 mg daily", Some(hours_ago(100)));
+        let findings = evaluate(&on(m), &context(), &high_risk(), now());
+        assert_eq!(only(&findings).0, RuleId::DrugHoldComplete);
+        // Rivaroxaban below CrCl 15: the table has no recommendation.
+        let m = med("Rivaroxaban", DrugClass::Other, "15 mg daily", Some(hours_ago(100)));
+        let ctx = CheckContext { creatinine_clearance_ml_min: Some(14), ..context() };
+        let findings = evaluate(&on(m), &ctx, &high_risk(), now());
+        assert_eq!(
+            only(&findings),
+            (RuleId::DrugNoRecommendation, Severity::ReviewBeforeProcedure)
+        );
+        assert!(findings[0].message.contains("CrCl 14 mL/min"));
+    }
+
+    #[test]
+    fn a_held_drug_without_a_last_dose_needs_review() {
+        let m = med("Clopidogrel", DrugClass::Antiplatelet, "75 mg", None);
+        let findings = evaluate(&on(m), &context(), &high_risk(), now());
+        assert_eq!(only(&findings), (RuleId::DrugLastDoseUnknown, Severity::ReviewBeforeProcedure));
+        assert!(findings[0].message.contains("hold 5 days"), "{}", findings[0].message);
+    }
+
+    #[test]
+    fn high_risk_warfarin_also_needs_its_inr_target() {
+        for (raw, above) in [("1.8", false), ("1.81", true)] {
+            let m = med("Warfarin", DrugClass::VitaminKAntagonist, "3 mg", Some(hours_ago(130)));
+            let facts = SafetyFacts { inr: inr(raw), ..on(m) };
+            let found = rules(&evaluate(&facts, &context(), &high_risk(), now()));
+            assert!(found.contains(&(RuleId::DrugHoldComplete, Severity::Proceed)));
+            let flag = (RuleId::DrugInrAboveTarget, Severity::DoNotProceed);
+            assert_eq!(found.contains(&flag), above, "INR {raw}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_drug_in_a_risky_class_needs_review() {
+        for class in [
+            DrugClass::Antiplatelet,
+            DrugClass::VitaminKAntagonist,
+            DrugClass::Heparin,
+            DrugClass::DirectOralAnticoagulant,
+        ] {
+            let m = med("Mysterixaban", class, "1 mg", None);
+            let findings = check(&on(m));
+            let found = findings.iter().find(|f| f.rule == RuleId::DrugUnrecognised).unwrap();
+            assert_eq!(found.severity, Severity::ReviewBeforeProcedure, "{class:?}");
+            assert!(found.message.starts_with("Mysterixaban is recorded as"));
+        }
+        assert!(check(&on(med("Omeprazole", DrugClass::Other, "20 mg", None))).is_empty());
+        // A named drug recorded in the "other" class is still recognised by its name.
+        let findings = check(&on(med("Aspirin", DrugClass::Other, "75 mg", None)));
+        assert_eq!(only(&findings).0, RuleId::DrugNotWithheld);
+    }
+
+    #[test]
+    fn anaesthetic_allergies_by_agent() {
+        let amide = Some((RuleId::AmideAnaestheticAllergy, Severity::DoNotProceed));
+        let ester = Some((RuleId::EsterAnaestheticAllergy, Severity::ProceedWithCaution));
+        let unclear = Some((RuleId::AnaestheticAllergyUnclear, Severity::ReviewBeforeProcedure));
+        let cases = [
+            ("lidocaine", amide),
+            ("Lignocaine", amide),
+            ("bupivacaine", amide),
+            ("Levobupivacaine", amide),
+            ("ROPIVACAINE", amide),
+            ("prilocaine (EMLA)", amide),
+            ("mepivacaine", amide),
+            ("articaine", amide),
+            ("Amide local anaesthetics", amide),
+            ("-caine", unclear),
+            ("all the -caines", unclear),
+            ("local anaesthetic", unclear),
+            ("Local anesthesia", unclear),
+            ("procaine", ester),
+            ("Chloroprocaine", ester),
+            ("benzocaine", ester),
+            ("tetracaine", ester),
+            ("penicillin", None),
+            ("Sulfonamides", None),
+            ("latex", None),
+        ];
+        for (text, expected) in cases {
+            let facts = SafetyFacts { allergies: vec![text.to_owned()], ..clean() };
+            let findings = check(&facts);
+            assert_eq!(findings.first().map(|f| (f.rule, f.severity)), expected, "{text:?}");
+            assert!(findings.len() <= 1, "{text:?}: {findings:#?}");
+        }
+        let facts = SafetyFacts { allergies: vec!["Lidocaine".to_owned()], ..clean() };
+        let message = &check(&facts)[0].message;
+        for alternative in ["procaine", "chloroprocaine", "benzyl alcohol", "diphenhydramine"] {
+            assert!(message.contains(alternative), "{message}");
+        }
+        assert!(message.contains("(Lidocaine)"), "{message}");
+        // With an ester allergy too, the ester alternative is withdrawn.
+        let both = SafetyFacts {
+            allergies: vec!["Lidocaine".to_owned(), "Procaine".to_owned()],
+            ..clean()
+        };
+        let findings = check(&both);
+        assert_eq!(findings.len(), 2);
+        assert!(findings[0].message.contains("not an ester agent"), "{}", findings[0].message);
+        assert!(findings[1].message.contains("paraben"), "{}", findings[1].message);
+    }
+
+    #[test]
+    fn sedation_needs_an_escort_and_fasting_advice() {
+        let fasting = (RuleId::SedationFasting, Severity::ProceedWithCaution);
+        let no_escort = (RuleId::SedationWithoutEscort, Severity::DoNotProceed);
+        let cases = [
+            (false, false, vec![]),
+            (false, true, vec![]),
+            (true, true, vec![fasting]),
+            (true, false, vec![no_escort, fasting]),
+        ];
+        for (sedation_planned, escort_arranged, expected) in cases {
+            let facts = SafetyFacts { sedation_planned, escort_arranged, ..clean() };
+            let findings = check(&facts);
+            assert_eq!(rules(&findings), expected, "sedation {sedation_planned} {escort_arranged}");
+            if let Some(f) = findings.iter().find(|f| f.rule == RuleId::SedationFasting) {
+                assert!(f.message.contains("clear liquids 2 h") && f.source.contains("ASA"));
+            }
+        }
+    }
+
+    #[test]
+    fn immunocompromise_gives_the_stricter_infection_advice() {
+        let facts = SafetyFacts { immunocompromised: true, ..clean() };
+        let findings = check(&facts);
+        assert_eq!(only(&findings), (RuleId::Immunocompromised, Severity::ProceedWithCaution));
+        assert!(findings[0].message.contains("38.0 °C"), "{}", findings[0].message);
+        assert!(findings[0].source.contains("§6.4") && findings[0].source.contains("§8"));
+        let site = SitePolicy { fever_threshold_tenths_celsius: 385, ..SitePolicy::default() };
+        let findings = evaluate(&facts, &context(), &site, now());
+        assert!(findings[0].message.contains("38.5 °C"), "{}", findings[0].message);
+    }
+
+    #[test]
+    fn antiplatelet_with_low_platelets_is_a_caution_only_where_the_site_sets_a_number() {
+        let aspirin = || med("Aspirin", DrugClass::Antiplatelet, "75 mg", None);
+        let facts = SafetyFacts { platelets: platelets(30), ..on(aspirin()) };
+        // Default: off, because the reference gives no number (§5.3).
+        assert_eq!(only(&check(&facts)).0, RuleId::DrugNotWithheld);
+        let site = SitePolicy {
+            antiplatelet_platelets_caution_below: platelets(50),
+            ..SitePolicy::default()
+        };
+        let trephine = CheckContext { sampling: Sampling::AspirateAndTrephine, ..context() };
+        for (count, flagged) in [(49, true), (50, false)] {
+            let facts = SafetyFacts { platelets: platelets(count), ..on(aspirin()) };
+            let findings = evaluate(&facts, &trephine, &site, now());
+            let found = findings.iter().find(|f| f.rule == RuleId::AntiplateletThrombocytopenia);
+            assert_eq!(found.is_some(), flagged, "platelets {count}");
+            if let Some(f) = found {
+                assert_eq!(f.severity, Severity::ProceedWithCaution);
+                assert!(f.message.contains("trephine") && f.source.contains("§5.3"));
+            }
+        }
+        // No antiplatelet: nothing.
+        let facts = SafetyFacts { platelets: platelets(30), ..clean() };
+        assert!(evaluate(&facts, &context(), &site, now()).is_empty());
+    }
+
+    #[test]
+    fn overall_takes_the_worst_and_overrides_unblock_with_a_reason() {
+        let facts = SafetyFacts { platelets: platelets(10), immunocompromised: true, ..clean() };
+        let findings = check(&facts);
+        assert_eq!(overall(&findings), Severity::DoNotProceed);
+        assert!(blocks_checking(&findings, &[]));
+        let other = Override::new(RuleId::InrHigh, "n/a").unwrap();
+        assert!(blocks_checking(&findings, std::slice::from_ref(&other)));
+        let ok =
+            Override::parse("platelets-low", "Haematologist: proceed, platelets cover").unwrap();
+        assert_eq!(ok.rule(), RuleId::PlateletsLow);
+        assert!(!blocks_checking(&findings, &[other, ok]));
+        // A caution never blocks.
+        let caution = check(&SafetyFacts { immunocompromised: true, ..clean() });
+        assert_eq!(overall(&caution), Severity::ProceedWithCaution);
+        assert!(!blocks_checking(&caution, &[]));
+        assert_eq!(Override::parse("platelets-low", "  ").unwrap_err().field, "reason");
+        assert_eq!(Override::parse("platelets", "because").unwrap_err().field, "rule");
+    }
+
+    #[test]
+    fn severities_are_ordered_and_codes_are_stable() {
+        use Severity::*;
+        assert!(Proceed < ProceedWithCaution);
+        assert!(ProceedWithCaution < ReviewBeforeProcedure);
+        assert!(ReviewBeforeProcedure < DoNotProceed);
+        let codes: Vec<&str> = Severity::ALL.iter().map(|s| s.code()).collect();
+        assert_eq!(codes, ["proceed", "caution", "review", "do-not-proceed"]);
+        let mut seen = std::collections::HashSet::new();
+        for &rule in RuleId::ALL {
+            assert!(seen.insert(rule.code()), "duplicate code {}", rule.code());
+            assert_eq!(RuleId::parse(rule.code()).unwrap(), rule);
+        }
+        assert_eq!(RuleId::PlateletsLow.code(), "platelets-low");
+    }
 }
