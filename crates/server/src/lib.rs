@@ -21,6 +21,7 @@ mod error;
 pub mod events;
 mod forms;
 mod pages;
+mod settings;
 mod views;
 
 use std::future::Future;
@@ -114,6 +115,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/static/marrow.css", get(stylesheet))
         .route("/static/counter.js", get(counter_script))
+        .route("/static/safety.js", get(safety_script))
         .merge(pages::router())
         .merge(api::router())
         .layer(axum::middleware::from_fn(security_headers))
@@ -161,6 +163,17 @@ async fn counter_script() -> Response {
             (header::CACHE_CONTROL, "no-cache"),
         ],
         include_str!("../static/counter.js"),
+    )
+        .into_response()
+}
+
+async fn safety_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("../static/safety.js"),
     )
         .into_response()
 }

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use marrow_domain::required_text;
 use marrow_domain::role::{Action, Role, check_new_password, parse_username};
+use marrow_domain::safety_rules::DrugPolicy;
 use marrow_store::{StoreError, UserRecord};
 
 use super::{FormState, page, page_with, see_other};
@@ -87,6 +88,8 @@ struct SettingsPage {
     nav: Nav,
     form: FormState,
     classes: Vec<(&'static str, &'static str, bool)>,
+    safety: FormValues,
+    drug_policies: Vec<(&'static str, &'static str)>,
 }
 
 async fn settings_page(
@@ -101,7 +104,75 @@ async fn settings_page(
         .filter(|c| c.in_differential())
         .map(|&c| (c.code(), c.label(), rules.excluded.contains(&c)))
         .collect();
-    page_with(status, &SettingsPage { nav: Nav::of(staff), form, classes })
+    let policy = crate::settings::site_policy(state).await?;
+    let mut safety = FormValues::default();
+    safety.set("platelets_min", policy.platelets_min.per_nanolitre().to_string());
+    safety.set("inr_max", policy.inr_max.to_string());
+    safety.set("bloods_max_age_hours", policy.bloods_max_age_hours.to_string());
+    let current = state.store.site_setting(crate::settings::DRUG_POLICY).await?;
+    safety.set(
+        "drug_policy",
+        current.unwrap_or_else(|| DrugPolicy::LowRiskSir2019.code().to_owned()),
+    );
+    if form.error.is_some() {
+        for key in ["platelets_min", "inr_max", "bloods_max_age_hours", "drug_policy"] {
+            if !form.get(key).is_empty() {
+                safety.set(key, form.get(key));
+            }
+        }
+    }
+    let drug_policies = DrugPolicy::ALL.iter().map(|p| (p.code(), p.label())).collect();
+    page_with(status, &SettingsPage { nav: Nav::of(staff), form, classes, safety, drug_policies })
+}
+
+/// Saves the safety limits; each value is checked by the same parsing as the safety form.
+pub async fn save_safety_settings(
+    State(state): State<AppState>,
+    StaffForm { staff, form }: StaffForm,
+) -> Result<Response, PageError> {
+    staff.require(Action::ManageSiteSettings)?;
+    let parsed = (|| {
+        let platelets = marrow_domain::safety::PlateletCount::parse(form.get("platelets_min"))
+            .map_err(|e| e.at("platelets_min"))?;
+        let inr =
+            marrow_domain::safety::Inr::parse(form.get("inr_max")).map_err(|e| e.at("inr_max"))?;
+        let hours: u32 = form
+            .get("bloods_max_age_hours")
+            .trim()
+            .parse()
+            .ok()
+            .filter(|h| (1..=720).contains(h))
+            .ok_or_else(|| {
+                marrow_domain::FieldError::new(
+                    "bloods_max_age_hours",
+                    "must be a whole number of hours from 1 to 720",
+                )
+            })?;
+        let drugs = DrugPolicy::parse(form.get("drug_policy"))?;
+        Ok::<_, marrow_domain::FieldError>((platelets, inr, hours, drugs))
+    })();
+    let (platelets, inr, hours, drugs) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            return settings_page(
+                &state,
+                &staff,
+                FormState::with_error(form.clone(), e),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let stamp = marrow_store::Stamp { by: staff.user.id, at: state.clock.now() };
+    use crate::settings::{BLOODS_MAX_AGE_HOURS, DRUG_POLICY, INR_MAX, PLATELETS_MIN};
+    state
+        .store
+        .set_site_setting(PLATELETS_MIN, &platelets.per_nanolitre().to_string(), stamp)
+        .await?;
+    state.store.set_site_setting(INR_MAX, &inr.to_string(), stamp).await?;
+    state.store.set_site_setting(BLOODS_MAX_AGE_HOURS, &hours.to_string(), stamp).await?;
+    state.store.set_site_setting(DRUG_POLICY, drugs.code(), stamp).await?;
+    Ok(see_other("/admin/settings"))
 }
 
 /// Site settings (administrators only).

@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}", get(cases::show))
         .route("/cases/{id}/history", get(cases::history))
         .route("/cases/{id}/safety-check", get(steps::safety_form).post(steps::safety_save))
+        .route("/cases/{id}/safety-check/findings", post(steps::safety_findings))
         .route("/cases/{id}/procedure", get(steps::procedure_form).post(steps::procedure_save))
         .route("/cases/{id}/specimens/receive", post(steps::receive))
         .route(
@@ -47,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/report/versions/{version}/text", get(cases::report_text))
         .route("/admin/users", get(admin::users).post(admin::create_user))
         .route("/admin/settings", get(admin::settings).post(admin::save_settings))
+        .route("/admin/settings/safety", post(admin::save_safety_settings))
         .route("/cases/{id}/aspirate", get(aspirate::form).post(aspirate::save))
         .route("/cases/{id}/counts", post(counter::start))
         .route("/cases/{id}/counts/compare", get(counter::compare))

@@ -15,9 +15,12 @@ use marrow_domain::procedure::{Position, ProcedureInput, ProcedureNote, Sedation
 use marrow_domain::report::{Adequacy, Cellularity, ReportContent, ReportInput, amendment_reason};
 use marrow_domain::role::Action;
 use marrow_domain::safety::{DrugClass, MedicationInput, SafetyFacts, SafetyInput};
+use marrow_domain::safety_rules::{
+    CheckContext, Override, Severity, SitePolicy, blocks_checking, evaluate,
+};
 use marrow_domain::specimen::{Destination, Tube};
-use marrow_domain::time::Date;
-use marrow_store::{CaseRecord, Stamp, StoreError};
+use marrow_domain::time::{Date, Timestamp};
+use marrow_store::{CaseRecord, SafetyExtras, Stamp, StoreError};
 
 use super::{FormState, page, page_with, path_id, see_other};
 use crate::AppState;
@@ -44,6 +47,23 @@ struct SafetyPage {
     form: FormState,
     rows: Vec<usize>,
     classes: &'static [DrugClass],
+    findings: Vec<FindingView>,
+    blocked: bool,
+}
+
+/// A safety finding as the page shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FindingView {
+    rule: &'static str,
+    rule_label: &'static str,
+    severity: &'static str,
+    severity_label: &'static str,
+    message: String,
+    source: &'static str,
+    /// A "do not proceed" finding, which needs an override reason to continue.
+    blocking: bool,
+    /// The override reason typed so far.
+    reason: String,
 }
 
 #[derive(Template)]
@@ -111,14 +131,109 @@ fn refused<T: Template>(status: StatusCode, template: &T) -> Result<Response, Pa
 
 // ---- safety check -------------------------------------------------------------------------
 
-fn safety_page(staff: &Staff, case: CaseHeader, form: FormState) -> SafetyPage {
+fn safety_page(
+    staff: &Staff,
+    case: CaseHeader,
+    form: FormState,
+    findings: Vec<FindingView>,
+    blocked: bool,
+) -> SafetyPage {
     SafetyPage {
         nav: Nav::of(staff),
         case,
         form,
         rows: (0..MEDICATION_ROWS).collect(),
         classes: DrugClass::ALL,
+        findings,
+        blocked,
     }
+}
+
+/// The facts, renal function and overrides a safety form carries.
+struct SafetySubmission {
+    facts: SafetyFacts,
+    creatinine_clearance: Option<u32>,
+    overrides: Vec<Override>,
+}
+
+fn parse_safety(form: &FormValues, now: Timestamp) -> Result<SafetySubmission, FieldError> {
+    let (names, classes, doses, times) = (
+        form.all("med_name"),
+        form.all("med_class"),
+        form.all("med_dose"),
+        form.all("med_last_dose"),
+    );
+    let medications = (0..names.len().max(doses.len()))
+        .map(|i| MedicationInput {
+            name: names.get(i).copied().unwrap_or(""),
+            class: classes.get(i).copied().unwrap_or(""),
+            dose: doses.get(i).copied().unwrap_or(""),
+            last_dose_at: times.get(i).copied().unwrap_or(""),
+        })
+        .collect();
+    let input = SafetyInput {
+        medications,
+        allergies: form.get("allergies").lines().collect(),
+        platelets: form.get("platelets"),
+        inr: form.get("inr"),
+        bloods_taken_at: form.get("bloods_taken_at"),
+        sedation_planned: form.checked("sedation_planned"),
+        escort_arranged: form.checked("escort_arranged"),
+        immunocompromised: form.checked("immunocompromised"),
+    };
+    let facts = SafetyFacts::parse(&input, now)?;
+    let creatinine_clearance = match form.get("creatinine_clearance").trim() {
+        "" => None,
+        raw => Some(raw.parse::<u32>().ok().filter(|c| *c <= 300).ok_or_else(|| {
+            FieldError::new(
+                "creatinine_clearance",
+                format!("{raw:?} is not a creatinine clearance in mL/min (0–300)"),
+            )
+        })?),
+    };
+    let mut overrides = Vec::new();
+    for (key, reason) in &form.0 {
+        if let Some(rule) = key.strip_prefix("override.")
+            && !reason.trim().is_empty()
+        {
+            overrides.push(Override::parse(rule, reason).map_err(|e| e.at(key.clone()))?);
+        }
+    }
+    Ok(SafetySubmission { facts, creatinine_clearance, overrides })
+}
+
+fn findings_of(
+    record: &CaseRecord,
+    submission: &SafetySubmission,
+    policy: &SitePolicy,
+    now: Timestamp,
+) -> (Vec<FindingView>, bool) {
+    let context = CheckContext {
+        sampling: record.order.value.sampling,
+        procedure_at: None,
+        creatinine_clearance_ml_min: submission.creatinine_clearance,
+    };
+    let findings = evaluate(&submission.facts, &context, policy, now);
+    let blocked = blocks_checking(&findings, &submission.overrides);
+    let views = findings
+        .iter()
+        .map(|f| FindingView {
+            rule: f.rule.code(),
+            rule_label: f.rule.label(),
+            severity: f.severity.code(),
+            severity_label: f.severity.label(),
+            message: f.message.clone(),
+            source: f.source,
+            blocking: f.severity == Severity::DoNotProceed,
+            reason: submission
+                .overrides
+                .iter()
+                .find(|o| o.rule() == f.rule)
+                .map(|o| o.reason().to_owned())
+                .unwrap_or_default(),
+        })
+        .collect();
+    (views, blocked)
 }
 
 pub async fn safety_form(
@@ -159,8 +274,45 @@ pub async fn safety_form(
                 values.set(key, "on");
             }
         }
+        let extras = state.store.safety_extras(record.id).await?;
+        if let Some(c) = extras.creatinine_clearance {
+            values.set("creatinine_clearance", c.to_string());
+        }
+        for (rule, reason) in extras.overrides {
+            values.set(&format!("override.{rule}"), reason);
+        }
     }
-    page(&safety_page(&staff, header, FormState::new(values)))
+    let now = state.clock.now();
+    let (findings, blocked) = match parse_safety(&values, now) {
+        Ok(submission) if record.safety.is_some() => {
+            let policy = crate::settings::site_policy(&state).await?;
+            findings_of(&record, &submission, &policy, now)
+        }
+        _ => (Vec::new(), false),
+    };
+    page(&safety_page(&staff, header, FormState::new(values), findings, blocked))
+}
+
+/// Findings for the facts typed so far, for the page's live panel (JSON). A value that does
+/// not parse yet is reported against its field instead.
+pub async fn safety_findings(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form }: StaffForm,
+) -> Result<Response, PageError> {
+    use axum::response::IntoResponse;
+    let (record, _) =
+        case_for(&state, &staff, &id, Action::RecordSafetyCheck, Step::SafetyCheck).await?;
+    let now = state.clock.now();
+    let body = match parse_safety(&form, now) {
+        Ok(submission) => {
+            let policy = crate::settings::site_policy(&state).await?;
+            let (findings, blocked) = findings_of(&record, &submission, &policy, now);
+            serde_json::json!({"findings": findings, "blocked": blocked})
+        }
+        Err(e) => serde_json::json!({"error": {"field": e.field, "message": e.message}}),
+    };
+    Ok(axum::Json(body).into_response())
 }
 
 pub async fn safety_save(
@@ -170,40 +322,45 @@ pub async fn safety_save(
 ) -> Result<Response, PageError> {
     let (record, header) =
         case_for(&state, &staff, &id, Action::RecordSafetyCheck, Step::SafetyCheck).await?;
-    let (names, classes, doses, times) = (
-        form.all("med_name"),
-        form.all("med_class"),
-        form.all("med_dose"),
-        form.all("med_last_dose"),
-    );
-    let medications = (0..names.len().max(doses.len()))
-        .map(|i| MedicationInput {
-            name: names.get(i).copied().unwrap_or(""),
-            class: classes.get(i).copied().unwrap_or(""),
-            dose: doses.get(i).copied().unwrap_or(""),
-            last_dose_at: times.get(i).copied().unwrap_or(""),
-        })
-        .collect();
-    let input = SafetyInput {
-        medications,
-        allergies: form.get("allergies").lines().collect(),
-        platelets: form.get("platelets"),
-        inr: form.get("inr"),
-        bloods_taken_at: form.get("bloods_taken_at"),
-        sedation_planned: form.checked("sedation_planned"),
-        escort_arranged: form.checked("escort_arranged"),
-        immunocompromised: form.checked("immunocompromised"),
-    };
-    let facts = match SafetyFacts::parse(&input, state.clock.now()) {
-        Ok(f) => f,
+    let now = state.clock.now();
+    let submission = match parse_safety(&form, now) {
+        Ok(s) => s,
         Err(e) => {
-            return refused(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &safety_page(&staff, header, FormState::with_error(form.clone(), e)),
+            let page = safety_page(
+                &staff,
+                header,
+                FormState::with_error(form.clone(), e),
+                Vec::new(),
+                false,
             );
+            return refused(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    state.store.record_safety_check(record.id, &facts, stamp(&state, &staff)).await?;
+    let policy = crate::settings::site_policy(&state).await?;
+    let (findings, blocked) = findings_of(&record, &submission, &policy, now);
+    if blocked {
+        // Nothing is stored: the case cannot be "checked" while a do-not-proceed finding stands
+        // without a clinician's override and its reason.
+        let error = FieldError::new(
+            "findings",
+            "not saved: a \"do not proceed\" finding stands. Resolve it, or override it with a reason.",
+        );
+        let page =
+            safety_page(&staff, header, FormState::with_error(form.clone(), error), findings, true);
+        return refused(StatusCode::CONFLICT, &page);
+    }
+    // Keep only overrides of findings that are present now.
+    let overrides = submission
+        .overrides
+        .iter()
+        .filter(|o| findings.iter().any(|f| f.rule == o.rule().code()))
+        .map(|o| (o.rule().code().to_owned(), o.reason().to_owned()))
+        .collect();
+    let extras = SafetyExtras { creatinine_clearance: submission.creatinine_clearance, overrides };
+    state
+        .store
+        .record_safety_check_with(record.id, &submission.facts, &extras, stamp(&state, &staff))
+        .await?;
     Ok(see_other(&format!("/cases/{}", record.id)))
 }
 

@@ -8,6 +8,7 @@
 mod access;
 mod auth;
 mod counter;
+mod safety;
 mod signed;
 mod story;
 mod validation;

@@ -1,0 +1,67 @@
+// Live safety findings: as the facts are typed, the form is sent to the server's rules (the
+// same ones that decide on saving) and the findings panel is redrawn. Override reasons typed
+// into the panel are kept across redraws.
+"use strict";
+
+const form = document.querySelector("form[action$='/safety-check']");
+const panel = document.getElementById("findings");
+const blocked = document.getElementById("blocked");
+const reasons = new Map();
+let timer = null;
+
+function text(tag, content, cls) {
+  const node = document.createElement(tag);
+  node.textContent = content;
+  if (cls) node.className = cls;
+  return node;
+}
+
+function draw(body) {
+  for (const input of panel.querySelectorAll("input[name^='override.']")) {
+    reasons.set(input.name, input.value);
+  }
+  panel.replaceChildren();
+  if (body.error) {
+    panel.append(text("p", `Check ${body.error.field}: ${body.error.message}`, "field-error"));
+    return;
+  }
+  if (body.findings.length === 0) panel.append(text("p", "No findings for the facts entered so far."));
+  for (const f of body.findings) {
+    const box = document.createElement("div");
+    box.className = `finding sev-${f.severity}`;
+    box.dataset.rule = f.rule;
+    const head = document.createElement("p");
+    head.append(text("strong", f.severity_label), document.createTextNode(`: ${f.message}`));
+    box.append(head, text("p", `Source: ${f.source}`, "note"));
+    if (f.blocking) {
+      const name = `override.${f.rule}`;
+      const label = text("label", `Override "${f.rule_label}": reason`);
+      label.htmlFor = `f-${name}`;
+      const input = document.createElement("input");
+      input.id = `f-${name}`;
+      input.name = name;
+      input.value = reasons.get(name) ?? f.reason ?? "";
+      box.append(label, input);
+    }
+    panel.append(box);
+  }
+  blocked.hidden = !body.blocked;
+}
+
+async function refresh() {
+  try {
+    const response = await fetch(panel.dataset.url, {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      credentials: "same-origin",
+    });
+    if (response.ok) draw(await response.json());
+  } catch (_) {
+    // Offline: the server checks again on saving.
+  }
+}
+
+form.addEventListener("input", () => {
+  clearTimeout(timer);
+  timer = setTimeout(refresh, 250);
+});
