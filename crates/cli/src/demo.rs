@@ -222,7 +222,8 @@ async fn walk(
         ("edta", "flow-cytometry"),
         ("sodium-heparin", "cytogenetics"),
     ];
-    if order.sampling == marrow_domain::order::Sampling::AspirateAndTrephine {
+    let trephine = order.sampling == marrow_domain::order::Sampling::AspirateAndTrephine;
+    if trephine {
         specimens.push(("trephine-formalin", "histopathology"));
     }
     let note = ProcedureNote::parse(
@@ -236,6 +237,13 @@ async fn walk(
             sedation: if variant % 2 == 1 { "oral" } else { "none" },
             specimens,
             complications: "",
+            specimen_volumes: vec!["0.3", "2.5", "2.5"],
+            time_out: true,
+            needle: "Jamshidi 11G",
+            passes: "1",
+            dry_tap: false,
+            trephine_length_mm: if trephine { "17" } else { "" },
+            haemostasis: "Pressure 5 min; dry dressing",
         },
         order.sampling,
         at(25),

@@ -65,6 +65,27 @@ pub struct ProcedureNote {
     pub specimens: Vec<SpecimenTaken>,
     /// Complications; `None` means none occurred.
     pub complications: Option<String>,
+    /// The steps around the needle a BMA note records.
+    pub steps: ProcedureSteps,
+}
+
+/// The steps of a BMA beyond site and specimens: time-out, needle, passes, dry tap, trephine
+/// length, haemostasis and dressing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProcedureSteps {
+    /// The time-out and identity check were done before starting (required to record a note).
+    pub time_out_done: bool,
+    /// Needle used, as written (e.g. "Jamshidi 11G").
+    pub needle: Option<String>,
+    /// Number of passes (needle insertions).
+    pub passes: Option<u8>,
+    /// No marrow could be aspirated ("dry tap"); then a trephine touch prep is the usual
+    /// alternative.
+    pub dry_tap: bool,
+    /// Length of the trephine core in mm, when one was taken.
+    pub trephine_length_mm: Option<u8>,
+    /// Haemostasis and dressing, as written (e.g. "Pressure 10 min; dry dressing").
+    pub haemostasis: Option<String>,
 }
 
 /// The raw text of a procedure note.
@@ -88,6 +109,20 @@ pub struct ProcedureInput<'a> {
     pub specimens: Vec<(&'a str, &'a str)>,
     /// `complications`, blank for none
     pub complications: &'a str,
+    /// `specimen_volumes`: mL per specimen row, same order as `specimens`; blank: not measured.
+    pub specimen_volumes: Vec<&'a str>,
+    /// `time_out`: the time-out and identity check were done.
+    pub time_out: bool,
+    /// `needle`
+    pub needle: &'a str,
+    /// `passes`
+    pub passes: &'a str,
+    /// `dry_tap`
+    pub dry_tap: bool,
+    /// `trephine_length_mm`
+    pub trephine_length_mm: &'a str,
+    /// `haemostasis`
+    pub haemostasis: &'a str,
 }
 
 impl ProcedureNote {
@@ -97,6 +132,14 @@ impl ProcedureNote {
         sampling: Sampling,
         now: Timestamp,
     ) -> Result<Self, FieldError> {
+        // WHO Surgical Safety Checklist practice: confirm identity, site and procedure before
+        // starting; the note is not recorded without it.
+        if !input.time_out {
+            return Err(FieldError::new(
+                "time_out",
+                "confirm the time-out and identity check before recording the note",
+            ));
+        }
         let operator = required_text("operator", input.operator, 200)?;
         let performed_at = Timestamp::parse("performed_at", input.performed_at)?;
         if performed_at > now.plus_seconds(300) {
@@ -121,7 +164,8 @@ impl ProcedureNote {
             if tube.trim().is_empty() && destination.trim().is_empty() {
                 continue;
             }
-            specimens.push(SpecimenTaken::parse(i, tube, destination)?);
+            let volume = input.specimen_volumes.get(i).copied().unwrap_or("");
+            specimens.push(SpecimenTaken::parse(i, tube, destination)?.with_volume(i, volume)?);
         }
         if specimens.is_empty() {
             return Err(FieldError::new(
@@ -144,7 +188,50 @@ impl ProcedureNote {
                 "a trephine core was recorded but the order is for an aspirate only",
             ));
         }
+        let passes = match input.passes.trim() {
+            "" => None,
+            raw => {
+                Some(raw.parse::<u8>().ok().filter(|p| (1..=10).contains(p)).ok_or_else(|| {
+                    FieldError::new(
+                        "passes",
+                        format!("{raw:?} is not a number of passes from 1 to 10"),
+                    )
+                })?)
+            }
+        };
+        let trephine_length_mm = match input.trephine_length_mm.trim() {
+            "" => None,
+            raw => {
+                Some(raw.parse::<u8>().ok().filter(|l| (1..=50).contains(l)).ok_or_else(|| {
+                    FieldError::new(
+                        "trephine_length_mm",
+                        format!("{raw:?} is not a core length in mm from 1 to 50"),
+                    )
+                })?)
+            }
+        };
+        if trephine_length_mm.is_some() && !has_trephine {
+            return Err(FieldError::new(
+                "trephine_length_mm",
+                "no trephine core is recorded among the specimens",
+            ));
+        }
+        if has_trephine && trephine_length_mm.is_none() {
+            return Err(FieldError::new(
+                "trephine_length_mm",
+                "record the length of the trephine core",
+            ));
+        }
+        let steps = ProcedureSteps {
+            time_out_done: true,
+            needle: optional_text("needle", input.needle, 200)?,
+            passes,
+            dry_tap: input.dry_tap,
+            trephine_length_mm,
+            haemostasis: optional_text("haemostasis", input.haemostasis, 500)?,
+        };
         Ok(Self {
+            steps,
             operator,
             performed_at,
             site,
@@ -181,6 +268,10 @@ mod tests {
                 ("", ""),
             ],
             complications: "",
+            time_out: true,
+            trephine_length_mm: "18",
+            specimen_volumes: vec!["0.5", "", ""],
+            ..ProcedureInput::default()
         }
     }
 
@@ -189,6 +280,33 @@ mod tests {
         let note = ProcedureNote::parse(&input(), Sampling::AspirateAndTrephine, now()).unwrap();
         assert_eq!(note.specimens.len(), 2, "blank rows are ignored");
         assert_eq!(note.complications, None);
+    }
+
+    #[test]
+    fn the_steps_are_recorded_and_the_time_out_is_required() {
+        let note = ProcedureNote::parse(&input(), Sampling::AspirateAndTrephine, now()).unwrap();
+        assert!(note.steps.time_out_done);
+        assert_eq!(note.steps.trephine_length_mm, Some(18));
+        assert_eq!(note.specimens[0].volume_ml.map(|v| v.get()), Some(5), "0.5 mL in tenths");
+        let cases = [
+            (ProcedureInput { time_out: false, ..input() }, "time_out"),
+            (ProcedureInput { passes: "0", ..input() }, "passes"),
+            (ProcedureInput { passes: "11", ..input() }, "passes"),
+            (ProcedureInput { trephine_length_mm: "", ..input() }, "trephine_length_mm"),
+            (ProcedureInput { trephine_length_mm: "51", ..input() }, "trephine_length_mm"),
+            (ProcedureInput { specimen_volumes: vec!["25"], ..input() }, "specimens[0].volume_ml"),
+            (
+                ProcedureInput { specimen_volumes: vec!["a lot"], ..input() },
+                "specimens[0].volume_ml",
+            ),
+        ];
+        for (bad, field) in cases {
+            let err = ProcedureNote::parse(&bad, Sampling::AspirateAndTrephine, now()).unwrap_err();
+            assert_eq!(err.field, field);
+        }
+        let aspirate_only = ProcedureInput { specimens: vec![("edta", "morphology")], ..input() };
+        let err = ProcedureNote::parse(&aspirate_only, Sampling::AspirateOnly, now()).unwrap_err();
+        assert_eq!(err.field, "trephine_length_mm", "a length without a core is refused");
     }
 
     #[test]

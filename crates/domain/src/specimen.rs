@@ -42,6 +42,8 @@ pub struct SpecimenTaken {
     pub tube: Tube,
     /// Destination laboratory.
     pub destination: Destination,
+    /// Aspirate volume in this tube, mL (tenths), where measured.
+    pub volume_ml: Option<crate::reference::Tenths>,
 }
 
 impl SpecimenTaken {
@@ -58,6 +60,22 @@ impl SpecimenTaken {
                 "a trephine core goes to histopathology",
             ));
         }
-        Ok(Self { tube, destination })
+        Ok(Self { tube, destination, volume_ml: None })
+    }
+
+    /// The same specimen with its volume, parsed from mL as typed (blank: not measured).
+    /// Clinical reference §6.3: the first, morphology pull is small (≈ 0.2–0.5 mL) and a few mL
+    /// go to each ancillary tube; 20 mL in one tube is implausible.
+    pub fn with_volume(mut self, index: usize, raw: &str) -> Result<Self, FieldError> {
+        let field = format!("specimens[{index}].volume_ml");
+        if raw.trim().is_empty() {
+            return Ok(self);
+        }
+        let volume = crate::reference::Tenths::parse(&field, raw)?;
+        if volume.get() == 0 || volume.get() > 200 {
+            return Err(FieldError::new(field, "give the volume in mL, from 0.1 to 20"));
+        }
+        self.volume_ml = Some(volume);
+        Ok(self)
     }
 }

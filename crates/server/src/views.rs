@@ -344,6 +344,23 @@ impl CaseView {
                 ("Position".into(), n.position.label().to_owned()),
                 ("Local anaesthetic".into(), n.local_anaesthetic.clone()),
                 ("Sedation".into(), n.sedation.label().to_owned()),
+                ("Time-out and identity check".into(), yes_no(n.steps.time_out_done)),
+                ("Needle".into(), n.steps.needle.clone().unwrap_or_else(|| "not recorded".into())),
+                (
+                    "Passes".into(),
+                    n.steps.passes.map_or_else(|| "not recorded".into(), |p| p.to_string()),
+                ),
+                ("Dry tap".into(), yes_no(n.steps.dry_tap)),
+                (
+                    "Trephine core length".into(),
+                    n.steps
+                        .trephine_length_mm
+                        .map_or_else(|| "no core".into(), |l| format!("{l} mm")),
+                ),
+                (
+                    "Haemostasis and dressing".into(),
+                    n.steps.haemostasis.clone().unwrap_or_else(|| "not recorded".into()),
+                ),
                 ("Complications".into(), n.complications.clone().unwrap_or_else(|| "None".into())),
                 ("Recorded by".into(), format!("{}, {}", p.by.display_name, p.at)),
             ]
@@ -354,7 +371,10 @@ impl CaseView {
             .map(|s| {
                 [
                     format!("S{}", s.id.0),
-                    s.specimen.tube.label().to_owned(),
+                    match s.specimen.volume_ml {
+                        Some(v) => format!("{}, {v} mL", s.specimen.tube.label()),
+                        None => s.specimen.tube.label().to_owned(),
+                    },
                     s.specimen.destination.label().to_owned(),
                     match &s.received {
                         Some((by, at)) => {

@@ -133,6 +133,13 @@ pub fn procedure_input() -> ProcedureInput<'static> {
         sedation: "none",
         specimens: SPECIMENS.to_vec(),
         complications: "",
+        specimen_volumes: vec!["0.3", "2.5", "2.5", "2.0", ""],
+        time_out: true,
+        needle: "Jamshidi 11G",
+        passes: "2",
+        dry_tap: false,
+        trephine_length_mm: "18",
+        haemostasis: "Pressure 5 min; dry dressing",
     }
 }
 

@@ -150,6 +150,9 @@ pub struct SpecimenBody {
     /// morphology, flow-cytometry, cytogenetics, molecular, microbiology, histopathology
     #[serde(default)]
     pub destination: String,
+    /// Aspirate volume in this tube, mL, where measured.
+    #[serde(default)]
+    pub volume_ml: Option<f64>,
 }
 
 /// The procedure note.
@@ -179,6 +182,24 @@ pub struct ProcedureBody {
     pub specimens: Vec<SpecimenBody>,
     #[serde(default)]
     pub complications: Option<String>,
+    /// The time-out and identity check were done (required: true).
+    #[serde(default)]
+    pub time_out_done: bool,
+    /// Needle, as written.
+    #[serde(default)]
+    pub needle: Option<String>,
+    /// Number of passes, 1–10.
+    #[serde(default)]
+    pub passes: Option<u8>,
+    /// No marrow could be aspirated.
+    #[serde(default)]
+    pub dry_tap: bool,
+    /// Trephine core length in mm; required when a trephine core is among the specimens.
+    #[serde(default)]
+    pub trephine_length_mm: Option<u8>,
+    /// Haemostasis and dressing, as written.
+    #[serde(default)]
+    pub haemostasis: Option<String>,
 }
 
 /// Cells counted per class code (e.g. {"blasts": 12, "lymphocytes": 80}).

@@ -239,6 +239,13 @@ pub async fn record_procedure(
     require(&user.0, Action::RecordProcedure)?;
     let id = CaseId(path_id(&id, "case")?);
     let record = state.store.case(id).await?;
+    let volumes: Vec<String> = body
+        .specimens
+        .iter()
+        .map(|s| s.volume_ml.map(|v| v.to_string()).unwrap_or_default())
+        .collect();
+    let passes = body.passes.map(|p| p.to_string()).unwrap_or_default();
+    let trephine_length = body.trephine_length_mm.map(|l| l.to_string()).unwrap_or_default();
     let input = ProcedureInput {
         operator: &body.operator,
         performed_at: &body.performed_at,
@@ -253,6 +260,13 @@ pub async fn record_procedure(
             .map(|s| (s.tube.as_str(), s.destination.as_str()))
             .collect(),
         complications: body.complications.as_deref().unwrap_or(""),
+        specimen_volumes: volumes.iter().map(String::as_str).collect(),
+        time_out: body.time_out_done,
+        needle: body.needle.as_deref().unwrap_or(""),
+        passes: &passes,
+        dry_tap: body.dry_tap,
+        trephine_length_mm: &trephine_length,
+        haemostasis: body.haemostasis.as_deref().unwrap_or(""),
     };
     let note = ProcedureNote::parse(&input, record.order.value.sampling, state.clock.now())
         .map_err(AppError::Input)?;

@@ -395,6 +395,7 @@ pub async fn procedure_form(
     values.set("position", Position::Lateral.code());
     values.set("sedation", Sedation::None.code());
     values.set("local_anaesthetic", "Lidocaine 1%, 10 mL");
+    values.set("haemostasis", "Pressure applied until dry; dry dressing");
     page(&procedure_page(&staff, header, FormState::new(values)))
 }
 
@@ -421,6 +422,13 @@ pub async fn procedure_save(
             })
             .collect(),
         complications: form.get("complications"),
+        specimen_volumes: form.all("specimen_volume"),
+        time_out: form.checked("time_out"),
+        needle: form.get("needle"),
+        passes: form.get("passes"),
+        dry_tap: form.checked("dry_tap"),
+        trephine_length_mm: form.get("trephine_length_mm"),
+        haemostasis: form.get("haemostasis"),
     };
     let note = match ProcedureNote::parse(&input, record.order.value.sampling, state.clock.now()) {
         Ok(n) => n,

@@ -83,7 +83,7 @@ fn api_call(step: Step, patient: i64, case: i64, n: u32) -> (&'static str, Strin
             format!("{c}/procedure"),
             json!({"operator": "Dr Synthetic", "performed_at": "2026-11-24T08:00:00Z", "site": "posterior-iliac-crest",
                    "side": "left", "position": "lateral", "local_anaesthetic": "Lidocaine 1%", "sedation": "none",
-                   "specimens": [{"tube": "edta", "destination": "morphology"}]}),
+                   "specimens": [{"tube": "edta", "destination": "morphology"}], "time_out_done": true}),
         ),
         Step::Receive => ("POST", format!("{c}/specimens/receive"), json!({})),
         Step::Differential => (
@@ -148,6 +148,7 @@ fn page_call(step: Step, patient: i64, case: i64, n: u32) -> (String, Vec<(Strin
                 ("position", "lateral".into()),
                 ("local_anaesthetic", "Lidocaine 1%".into()),
                 ("sedation", "none".into()),
+                ("time_out", "on".into()),
                 ("specimen_tube", "edta".into()),
                 ("specimen_destination", "morphology".into()),
             ]),

@@ -65,7 +65,9 @@ async fn api_story(app: &TestApp) {
                     "local_anaesthetic": "Lidocaine 1% 10 mL", "sedation": "oral",
                     "specimens": [{"tube": "smears", "destination": "morphology"},
                                   {"tube": "edta", "destination": "flow-cytometry"},
-                                  {"tube": "trephine-formalin", "destination": "histopathology"}]}),
+                                  {"tube": "trephine-formalin", "destination": "histopathology"}],
+                    "time_out_done": true, "needle": "Jamshidi 11G", "passes": 2, "trephine_length_mm": 19,
+                    "haemostasis": "Pressure 10 min; dry dressing"}),
         )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.json);
@@ -214,6 +216,7 @@ async fn pages_story(app: &TestApp) {
                 ("position", "prone"),
                 ("local_anaesthetic", "Lidocaine 1% 8 mL"),
                 ("sedation", "none"),
+                ("time_out", "on"),
                 ("specimen_tube", "smears"),
                 ("specimen_destination", "morphology"),
                 ("specimen_tube", "sodium-heparin"),

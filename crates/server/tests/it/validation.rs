@@ -36,7 +36,7 @@ async fn bad_api_input_is_refused_naming_the_field_and_changes_nothing() {
         json!({"platelets": 150, "inr": 1.0, "bloods_taken_at": "2026-11-24T08:00:00Z"});
     let good_procedure = json!({"operator": "Dr Synthetic", "performed_at": "2026-11-24T08:00:00Z", "site": "posterior-iliac-crest",
         "side": "left", "position": "lateral", "local_anaesthetic": "Lidocaine 1%", "sedation": "none",
-        "specimens": [{"tube": "edta", "destination": "morphology"}]});
+        "specimens": [{"tube": "edta", "destination": "morphology"}], "time_out_done": true});
     let amend = json!({"reason": "Why", "adequacy": "adequate", "cellularity": "normocellular", "interpretation": "Fine."});
 
     let ordered_case = format!("/api/v1/cases/{ordered}");
@@ -65,6 +65,9 @@ async fn bad_api_input_is_refused_naming_the_field_and_changes_nothing() {
         (&nurse, Method::POST, format!("{checked_case}/procedure"), with(&good_procedure, "specimens", json!([])).to_string(), 422, "specimens"),
         (&nurse, Method::POST, format!("{checked_case}/procedure"), with(&good_procedure, "specimens", json!([{"tube": "bag", "destination": "morphology"}])).to_string(), 422, "specimens[0].tube"),
         (&nurse, Method::POST, format!("{checked_case}/procedure"), with(&good_procedure, "operator", json!(" ")).to_string(), 422, "operator"),
+        (&nurse, Method::POST, format!("{checked_case}/procedure"), with(&good_procedure, "time_out_done", json!(false)).to_string(), 422, "time_out"),
+        (&nurse, Method::POST, format!("{checked_case}/procedure"), with(&good_procedure, "passes", json!(0)).to_string(), 422, "passes"),
+        (&nurse, Method::POST, format!("{checked_case}/procedure"), with(&good_procedure, "specimens", json!([{"tube": "edta", "destination": "morphology", "volume_ml": 30}])).to_string(), 422, "specimens[0].volume_ml"),
         (&tech, Method::PUT, format!("{lab_case}/differential"), json!({"counts": {"blasts": -1}}).to_string(), 422, "counts.blasts"),
         (&tech, Method::PUT, format!("{lab_case}/differential"), json!({"counts": {"megakaryocytes": 3}}).to_string(), 422, "counts"),
         (&tech, Method::PUT, format!("{lab_case}/differential"), json!({"counts": {}}).to_string(), 422, "counts"),
@@ -123,6 +126,7 @@ async fn bad_form_input_is_refused_naming_the_field_and_changes_nothing() {
         ("position", "lateral"),
         ("local_anaesthetic", "Lidocaine 1%"),
         ("sedation", "none"),
+        ("time_out", "on"),
         ("specimen_tube", "edta"),
         ("specimen_destination", "morphology"),
     ];

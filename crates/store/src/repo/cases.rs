@@ -7,7 +7,7 @@ use marrow_domain::case::{CaseStatus, Step, advance};
 use marrow_domain::ids::{CaseId, PatientId, SpecimenId, UserId};
 use marrow_domain::morphology::{CellClass, Differential};
 use marrow_domain::order::{Order, OrderInput};
-use marrow_domain::procedure::{Position, ProcedureNote, Sedation, Side, Site};
+use marrow_domain::procedure::{Position, ProcedureNote, ProcedureSteps, Sedation, Side, Site};
 use marrow_domain::report::{
     Adequacy, Cellularity, ReportContent, amendment_reason, ready_to_sign,
 };
@@ -233,6 +233,13 @@ fn procedure_json(p: &ProcedureNote) -> Value {
         "sedation": p.sedation.code(),
         "specimens": p.specimens.iter().map(|s| json!({"tube": s.tube.code(), "destination": s.destination.code()})).collect::<Vec<_>>(),
         "complications": p.complications,
+        "time_out_done": p.steps.time_out_done,
+        "needle": p.steps.needle,
+        "passes": p.steps.passes,
+        "dry_tap": p.steps.dry_tap,
+        "trephine_length_mm": p.steps.trephine_length_mm,
+        "haemostasis": p.steps.haemostasis,
+        "volumes_ml": p.specimens.iter().map(|s| s.volume_ml.map(|v| v.to_string())).collect::<Vec<_>>(),
     })
 }
 
@@ -463,8 +470,9 @@ impl Store {
         let to = advance(from, Step::Procedure)?;
         sqlx::query(
             "INSERT INTO procedures (case_id, operator, performed_at, site, side, position, local_anaesthetic,
-                                     sedation, complications, recorded_by, recorded_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                                     sedation, complications, recorded_by, recorded_at, time_out_done, needle,
+                                     passes, dry_tap, trephine_length_mm, haemostasis)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(case.0)
         .bind(&note.operator)
@@ -477,12 +485,18 @@ impl Store {
         .bind(note.complications.as_deref())
         .bind(stamp.by.0)
         .bind(stamp.at.to_rfc3339())
+        .bind(i64::from(note.steps.time_out_done))
+        .bind(note.steps.needle.as_deref())
+        .bind(note.steps.passes.map(i64::from))
+        .bind(i64::from(note.steps.dry_tap))
+        .bind(note.steps.trephine_length_mm.map(i64::from))
+        .bind(note.steps.haemostasis.as_deref())
         .execute(&mut *tx)
         .await?;
         for (i, s) in note.specimens.iter().enumerate() {
             let id = next_id(&mut tx, "specimens").await?;
             sqlx::query(
-                "INSERT INTO specimens (id, case_id, position, tube, destination, status) VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO specimens (id, case_id, position, tube, destination, status, volume_tenths) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(id)
             .bind(case.0)
@@ -490,6 +504,7 @@ impl Store {
             .bind(s.tube.code())
             .bind(s.destination.code())
             .bind(SpecimenStatus::Collected.code())
+            .bind(s.volume_ml.map(|v| i64::from(v.get())))
             .execute(&mut *tx)
             .await?;
         }
@@ -873,7 +888,7 @@ impl Store {
         case: CaseId,
     ) -> Result<Vec<SpecimenRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT s.id, s.tube, s.destination, s.status, s.received_by, s.received_at, u.display_name
+            "SELECT s.id, s.tube, s.destination, s.status, s.received_by, s.received_at, s.volume_tenths, u.display_name
              FROM specimens s LEFT JOIN users u ON u.id = s.received_by WHERE s.case_id = $1 ORDER BY s.position",
         )
         .bind(case.0)
@@ -898,6 +913,10 @@ impl Store {
                     specimen: SpecimenTaken {
                         tube: Tube::parse(&tube).map_err(corrupt)?,
                         destination: Destination::parse(&destination).map_err(corrupt)?,
+                        volume_ml: col::<Option<i64>>(r, "volume_tenths")?
+                            .map(|v| u32::try_from(v).map(marrow_domain::reference::Tenths::new))
+                            .transpose()
+                            .map_err(|_| StoreError::Corrupt("specimen volume".into()))?,
                     },
                     status: SpecimenStatus::parse(&status).map_err(corrupt)?,
                     received,
@@ -977,7 +996,8 @@ const SAFETY_COLUMNS: &str = "s.case_id AS s_case, s.platelets, s.inr_hundredths
     su.display_name AS s_by_name";
 const PROCEDURE_COLUMNS: &str =
     "pr.case_id AS pr_case, pr.operator, pr.performed_at, pr.site, pr.side,
-    pr.position, pr.local_anaesthetic, pr.sedation, pr.complications, pr.recorded_by AS pr_by,
+    pr.position, pr.local_anaesthetic, pr.sedation, pr.complications, pr.time_out_done, pr.needle,
+    pr.passes, pr.dry_tap, pr.trephine_length_mm, pr.haemostasis, pr.recorded_by AS pr_by,
     pr.recorded_at AS pr_at, pru.display_name AS pr_by_name";
 const DIFFERENTIAL_COLUMNS: &str = "d.case_id AS d_case, d.recorded_by AS d_by, d.recorded_at AS d_at, du.display_name AS d_by_name";
 const DRAFT_COLUMNS: &str = "rd.case_id AS rd_case, rd.adequacy, rd.cellularity, rd.morphology,
@@ -1056,6 +1076,15 @@ fn procedure_from(
         sedation: Sedation::parse(&code("sedation")?).map_err(corrupt)?,
         specimens: specimens.iter().map(|s| s.specimen).collect(),
         complications: col(row, "complications")?,
+        steps: ProcedureSteps {
+            time_out_done: col::<Option<i64>>(row, "time_out_done")?.is_some_and(|v| v != 0),
+            needle: col(row, "needle")?,
+            passes: col::<Option<i64>>(row, "passes")?.and_then(|v| u8::try_from(v).ok()),
+            dry_tap: col::<Option<i64>>(row, "dry_tap")?.is_some_and(|v| v != 0),
+            trephine_length_mm: col::<Option<i64>>(row, "trephine_length_mm")?
+                .and_then(|v| u8::try_from(v).ok()),
+            haemostasis: col(row, "haemostasis")?,
+        },
     };
     Ok(Recorded {
         value: note,
