@@ -25,6 +25,7 @@ pub mod aspirate;
 pub mod case;
 pub mod counter;
 pub mod error;
+pub mod followup;
 pub mod ids;
 pub mod keymap;
 pub mod morphology;
