@@ -27,6 +27,9 @@ code_enum! {
         AmendReport => ("amend-report", "amend signed reports"),
         ManageUsers => ("manage-users", "manage users"),
         ManageSiteSettings => ("manage-site-settings", "change site settings"),
+        IssueCheckInLink => ("issue-check-in-link", "give a patient a check-in link"),
+        ReviewAlerts => ("review-alerts", "see check-in alerts"),
+        AcknowledgeAlert => ("acknowledge-alert", "acknowledge alerts"),
     }
 }
 
@@ -46,6 +49,11 @@ impl Role {
             }
             SignReport | AmendReport => self == Pathologist,
             ManageUsers | ManageSiteSettings => self == Admin,
+            // design.md: proceduralist / nurse own discharge and check-in review; the
+            // clinician acknowledges alerts.
+            IssueCheckInLink => matches!(self, Proceduralist | Nurse),
+            ReviewAlerts => matches!(self, Clinician | Proceduralist | Nurse),
+            AcknowledgeAlert => self == Clinician,
         }
     }
 

@@ -14,6 +14,7 @@ pub struct Nav {
     pub csrf: String,
     pub admin: bool,
     pub clinical: bool,
+    pub alerts: bool,
 }
 
 impl Nav {
@@ -24,6 +25,7 @@ impl Nav {
             csrf: staff.csrf.clone(),
             admin: staff.user.role.may(Action::ManageUsers),
             clinical: staff.user.role.may(Action::ViewClinicalRecords),
+            alerts: staff.user.role.may(Action::ReviewAlerts),
         }
     }
 }
@@ -463,6 +465,13 @@ fn next_actions(c: &CaseRecord, role: Role) -> Vec<NextAction> {
         actions.push(NextAction {
             label: "Sign report",
             href: format!("/cases/{id}/report/sign"),
+            post: true,
+        });
+    }
+    if role.may(Action::IssueCheckInLink) && c.status >= CaseStatus::Performed {
+        actions.push(NextAction {
+            label: "Give the patient a check-in link",
+            href: format!("/cases/{id}/checkin-link"),
             post: true,
         });
     }

@@ -4,6 +4,7 @@
 mod admin;
 mod aspirate;
 mod cases;
+mod checkin;
 mod counter;
 mod patients;
 mod session;
@@ -50,6 +51,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/settings", get(admin::settings).post(admin::save_settings))
         .route("/admin/settings/safety", post(admin::save_safety_settings))
         .route("/cases/{id}/aspirate", get(aspirate::form).post(aspirate::save))
+        .route("/cases/{id}/checkin-link", post(checkin::create_link))
+        .route("/checkin/{token}", get(checkin::form).post(checkin::submit))
+        .route("/alerts", get(checkin::alerts))
+        .route("/alerts/{id}/acknowledge", post(checkin::acknowledge))
         .route("/cases/{id}/counts", post(counter::start))
         .route("/cases/{id}/counts/compare", get(counter::compare))
         .route("/counts/{id}", get(counter::show))

@@ -7,6 +7,7 @@
 
 mod access;
 mod auth;
+mod checkin;
 mod counter;
 mod safety;
 mod signed;

@@ -1,4 +1,5 @@
 pub(crate) mod cases;
+pub(crate) mod checkin;
 pub(crate) mod counts;
 pub(crate) mod patients;
 pub(crate) mod users;
