@@ -1,10 +1,14 @@
 //! Report documents and exchange formats: domain values in, bytes out.
 //!
 //! Owns the shapes other systems and printers read. Today: the signed report as a plain-text
-//! synoptic document (the same content the page shows, byte-stable for a given input). FHIR R4,
-//! HL7 v2 and PDF land here with the report issue. This crate never touches a database, the
+//! synoptic document (the same content the page shows, byte-stable for a given input), specimen
+//! labels as a PDF with Code 128 barcodes, and the small PDF writer they use. FHIR R4 and HL7 v2
+//! land here with the report issue. This crate never touches a database, the
 //! network or the clock: every timestamp is passed in.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod code128;
+pub mod labels;
+pub mod pdf;
 pub mod report_text;

@@ -15,6 +15,7 @@ pub struct Nav {
     pub admin: bool,
     pub clinical: bool,
     pub alerts: bool,
+    pub lab: bool,
 }
 
 impl Nav {
@@ -26,6 +27,7 @@ impl Nav {
             admin: staff.user.role.may(Action::ManageUsers),
             clinical: staff.user.role.may(Action::ViewClinicalRecords),
             alerts: staff.user.role.may(Action::ReviewAlerts),
+            lab: staff.user.role.may(Action::ReceiveSpecimens),
         }
     }
 }
@@ -372,7 +374,7 @@ impl CaseView {
             .iter()
             .map(|s| {
                 [
-                    format!("S{}", s.id.0),
+                    marrow_interop::labels::specimen_code(s.id.0),
                     match s.specimen.volume_ml {
                         Some(v) => format!("{}, {v} mL", s.specimen.tube.label()),
                         None => s.specimen.tube.label().to_owned(),

@@ -6,6 +6,7 @@ mod aspirate;
 mod cases;
 mod checkin;
 mod counter;
+mod lab;
 mod patients;
 mod session;
 mod steps;
@@ -52,6 +53,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/settings/safety", post(admin::save_safety_settings))
         .route("/cases/{id}/aspirate", get(aspirate::form).post(aspirate::save))
         .route("/cases/{id}/checkin-link", post(checkin::create_link))
+        .route("/cases/{id}/labels.pdf", get(lab::labels))
+        .route("/lab/receive", get(lab::receive_page).post(lab::receive_scanned))
         .route("/checkin/{token}", get(checkin::form).post(checkin::submit))
         .route("/alerts", get(checkin::alerts))
         .route("/alerts/{id}/acknowledge", post(checkin::acknowledge))

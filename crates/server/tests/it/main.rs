@@ -9,6 +9,7 @@ mod access;
 mod auth;
 mod checkin;
 mod counter;
+mod lab;
 mod safety;
 mod signed;
 mod story;

@@ -249,3 +249,17 @@ impl Store {
         Ok(CaseId(case))
     }
 }
+
+impl Store {
+    /// The case a specimen belongs to (for a scanned label).
+    pub async fn case_of_specimen(
+        &self,
+        specimen: marrow_domain::ids::SpecimenId,
+    ) -> Result<Option<CaseId>, StoreError> {
+        let case: Option<i64> = sqlx::query_scalar("SELECT case_id FROM specimens WHERE id = $1")
+            .bind(specimen.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(case.map(CaseId))
+    }
+}

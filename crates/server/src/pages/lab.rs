@@ -1,0 +1,127 @@
+//! Specimen labels (PDF) and receiving specimens in the lab by scanning a label.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use marrow_domain::FieldError;
+use marrow_domain::ids::{CaseId, SpecimenId};
+use marrow_domain::role::Action;
+use marrow_interop::labels::{Label, parse_specimen_code, sheet, specimen_code};
+use marrow_store::{Stamp, StoreError};
+
+use super::{FormState, page_with, path_id, see_other};
+use crate::AppState;
+use crate::auth::{Staff, StaffForm};
+use crate::error::{AppError, PageError};
+use crate::forms::FormValues;
+use crate::views::Nav;
+
+/// The case's specimen labels as a printable PDF sheet.
+pub async fn labels(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    staff.require(Action::ViewClinicalRecords)?;
+    let record = state.store.case(CaseId(path_id(&id, "case")?)).await?;
+    let collected =
+        record.procedure.as_ref().map(|p| p.value.performed_at.to_string()).unwrap_or_default();
+    let p = &record.patient.patient;
+    let labels: Vec<Label> = record
+        .specimens
+        .iter()
+        .map(|s| Label {
+            specimen_id: specimen_code(s.id.0),
+            patient_name: p.display_name(),
+            mrn: p.mrn.reveal().to_owned(),
+            date_of_birth: p.date_of_birth.to_string(),
+            tube: s.specimen.tube.label().to_owned(),
+            destination: s.specimen.destination.label().to_owned(),
+            collected: collected.clone(),
+        })
+        .collect();
+    if labels.is_empty() {
+        return Err(AppError::Conflict {
+            message: "no specimens are recorded for this case yet".into(),
+            field: None,
+        }
+        .into());
+    }
+    let pdf = sheet(&labels).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"case-{}-labels.pdf\"", record.id),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "receive.html")]
+struct ReceivePage {
+    nav: Nav,
+    form: FormState,
+    done: String,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    case: Option<i64>,
+}
+
+/// The scan-to-receive page.
+pub async fn receive_page(staff: Staff, Query(done): Query<Done>) -> Result<Response, PageError> {
+    staff.require(Action::ReceiveSpecimens)?;
+    let done = done.case.map(|c| format!("Specimens of case #{c} received.")).unwrap_or_default();
+    page_with(
+        StatusCode::OK,
+        &ReceivePage { nav: Nav::of(&staff), form: FormState::default(), done },
+    )
+}
+
+/// A scanned (or typed) specimen id: every specimen of its case is received.
+pub async fn receive_scanned(
+    State(state): State<AppState>,
+    StaffForm { staff, form }: StaffForm,
+) -> Result<Response, PageError> {
+    staff.require(Action::ReceiveSpecimens)?;
+    let refuse = |form: FormValues, error: FieldError, status: StatusCode| {
+        page_with(
+            status,
+            &ReceivePage {
+                nav: Nav::of(&staff),
+                form: FormState::with_error(form, error),
+                done: String::new(),
+            },
+        )
+    };
+    let Some(specimen) = parse_specimen_code(form.get("specimen")) else {
+        let e = FieldError::new("specimen", "is not a specimen id such as S000012");
+        return refuse(form.clone(), e, StatusCode::UNPROCESSABLE_ENTITY);
+    };
+    let Some(case) = state.store.case_of_specimen(SpecimenId(specimen)).await? else {
+        let e = FieldError::new(
+            "specimen",
+            format!("no specimen {} is recorded", specimen_code(specimen)),
+        );
+        return refuse(form.clone(), e, StatusCode::UNPROCESSABLE_ENTITY);
+    };
+    match state
+        .store
+        .receive_specimens(case, Stamp { by: staff.user.id, at: state.clock.now() })
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!("/lab/receive?case={case}"))),
+        Err(StoreError::Refused(r)) => {
+            refuse(form.clone(), FieldError::new("specimen", r.to_string()), StatusCode::CONFLICT)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
