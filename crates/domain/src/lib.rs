@@ -24,6 +24,7 @@ mod codes;
 pub mod aspirate;
 pub mod case;
 pub mod counter;
+pub mod discharge;
 pub mod error;
 pub mod followup;
 pub mod ids;

@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod code128;
+pub mod discharge;
 pub mod labels;
 pub mod pdf;
 pub mod report_text;

@@ -63,3 +63,39 @@ fn every_label_barcode_decodes_back_to_its_specimen_id() {
         ids.iter().map(|&n| specimen_code(n)).collect();
     assert_eq!(found, expected, "zbarimg read: {found:?}");
 }
+
+#[test]
+fn the_discharge_sheets_qr_code_reads_back_as_the_check_in_link() {
+    use marrow_domain::discharge::{DischargeFacts, sheet as discharge};
+    let required = std::env::var("MARROW_REQUIRE_BARCODE_TOOLS").is_ok_and(|v| v == "1");
+    if !(tool("pdftoppm") && tool("zbarimg")) {
+        assert!(!required, "pdftoppm and zbarimg are required here");
+        eprintln!("pdftoppm/zbarimg not installed: QR code not read back");
+        return;
+    }
+    let facts = DischargeFacts {
+        sedated: true,
+        trephine: true,
+        immunocompromised: true,
+        phone: "your care team".into(),
+        fever_tenths_celsius: 380,
+    };
+    let link = "http://127.0.0.1:8080/checkin/0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    let pdf = marrow_interop::discharge::sheet_pdf("Alex TESTPATIENT", &discharge(&facts), link)
+        .expect("sheet");
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("sheet.pdf"), pdf).expect("write");
+    let status = Command::new("pdftoppm")
+        .args(["-r", "200", "-png"])
+        .arg(dir.path().join("sheet.pdf"))
+        .arg(dir.path().join("page"))
+        .status()
+        .expect("pdftoppm");
+    assert!(status.success());
+    let output = Command::new("zbarimg")
+        .args(["--quiet", "--raw"])
+        .arg(dir.path().join("page-1.png"))
+        .output()
+        .expect("zbarimg");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), link);
+}

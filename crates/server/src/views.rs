@@ -476,6 +476,11 @@ fn next_actions(c: &CaseRecord, role: Role) -> Vec<NextAction> {
             href: format!("/cases/{id}/checkin-link"),
             post: true,
         });
+        actions.push(NextAction {
+            label: "Discharge sheet and check-in link",
+            href: format!("/cases/{id}/discharge"),
+            post: true,
+        });
     }
     if can(Step::AmendReport, Action::AmendReport) {
         actions.push(NextAction {

@@ -278,3 +278,103 @@ pub async fn acknowledge(
     state.store.acknowledge_alert(id, Stamp { by: staff.user.id, at: state.clock.now() }).await?;
     Ok(see_other("/alerts"))
 }
+
+#[derive(Template)]
+#[template(path = "discharge.html")]
+struct DischargePage {
+    patient: String,
+    sections: Vec<marrow_domain::discharge::Section>,
+    qr: String,
+    link: String,
+    pdf: String,
+}
+
+/// The site's phone wording for "call … now" (a site setting).
+const PHONE_SETTING: &str = "discharge.phone";
+
+async fn discharge_facts(
+    state: &AppState,
+    case: CaseId,
+) -> Result<(String, marrow_domain::discharge::DischargeFacts), PageError> {
+    use marrow_domain::procedure::Sedation;
+    use marrow_domain::specimen::Tube;
+    let record = state.store.case(case).await?;
+    let note = record.procedure.as_ref().map(|p| &p.value);
+    let facts = marrow_domain::discharge::DischargeFacts {
+        sedated: note.is_some_and(|n| n.sedation != Sedation::None),
+        trephine: note
+            .is_some_and(|n| n.specimens.iter().any(|s| s.tube == Tube::TrephineInFormalin)),
+        immunocompromised: record.safety.as_ref().is_some_and(|s| s.value.immunocompromised),
+        phone: state
+            .store
+            .site_setting(PHONE_SETTING)
+            .await?
+            .unwrap_or_else(|| "your care team".to_owned()),
+        fever_tenths_celsius: marrow_domain::followup::DEFAULT_FEVER_THRESHOLD_TENTHS_CELSIUS,
+    };
+    let p = &record.patient.patient;
+    Ok((format!("{} {}", p.given_name.reveal(), p.family_name.reveal()), facts))
+}
+
+fn absolute(headers: &HeaderMap, state: &AppState, path: &str) -> String {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let scheme = if state.config.secure_cookies { "https" } else { "http" };
+    format!("{scheme}://{host}{path}")
+}
+
+/// The discharge sheet with a new check-in link (shown and printed once).
+pub async fn discharge(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    StaffForm { staff, .. }: StaffForm,
+) -> Result<Response, PageError> {
+    staff.require(Action::IssueCheckInLink)?;
+    let case = CaseId(path_id(&id, "case")?);
+    let token = new_token();
+    let now = state.clock.now();
+    let expires = now.plus_seconds(LINK_DAYS * 24 * 3600);
+    state
+        .store
+        .create_checkin_link(
+            case,
+            &token_hash(&token),
+            expires,
+            Stamp { by: staff.user.id, at: now },
+        )
+        .await?;
+    let (patient, facts) = discharge_facts(&state, case).await?;
+    let link = absolute(&headers, &state, &format!("/checkin/{token}"));
+    let qr = marrow_interop::discharge::qr_svg(&link, 180)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    page(&DischargePage {
+        patient,
+        sections: marrow_domain::discharge::sheet(&facts),
+        qr,
+        pdf: format!("/checkin/{token}/sheet.pdf"),
+        link,
+    })
+}
+
+/// The discharge sheet as a PDF, reached with the patient's own link.
+pub async fn sheet_pdf(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    use axum::response::IntoResponse;
+    let (case, _) = state
+        .store
+        .checkin_case(&token_hash(&token), state.clock.now())
+        .await?
+        .ok_or_else(not_found)?;
+    let (patient, facts) = discharge_facts(&state, case).await?;
+    let link = absolute(&headers, &state, &format!("/checkin/{token}"));
+    let pdf = marrow_interop::discharge::sheet_pdf(
+        &patient,
+        &marrow_domain::discharge::sheet(&facts),
+        &link,
+    )
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
+}

@@ -56,6 +56,8 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/labels.pdf", get(lab::labels))
         .route("/lab/receive", get(lab::receive_page).post(lab::receive_scanned))
         .route("/checkin/{token}", get(checkin::form).post(checkin::submit))
+        .route("/checkin/{token}/sheet.pdf", get(checkin::sheet_pdf))
+        .route("/cases/{id}/discharge", post(checkin::discharge))
         .route("/alerts", get(checkin::alerts))
         .route("/alerts/{id}/acknowledge", post(checkin::acknowledge))
         .route("/cases/{id}/counts", post(counter::start))

@@ -149,3 +149,34 @@ async fn an_immunocompromised_patient_gets_the_stricter_fever_advice() {
         result.html
     );
 }
+
+#[tokio::test]
+async fn the_discharge_sheet_is_plain_language_with_a_check_in_link_and_a_pdf() {
+    let app = sqlite_app().await;
+    let staff = Staff::insert(&app.store, "!").await;
+    let (_, case) = case_at(&app.store, &staff, 1, CaseStatus::Performed).await;
+    let mut nurse = app.browser_as(Role::Nurse).await;
+    let case_page = nurse.get(&format!("/cases/{case}")).await;
+    assert!(case_page.html.contains("Discharge sheet and check-in link"));
+    let sheet = nurse.post(&format!("/cases/{case}/discharge"), &[]).await;
+    assert_eq!(sheet.status, 200, "{}", sheet.html);
+    assert!(sheet.html.contains("Keep the bandage on and keep it dry for 24 hours."));
+    assert!(sheet.html.contains("a temperature of 38.0 °C or more,"));
+    assert!(sheet.html.contains("<svg") && sheet.html.contains("QR code of the check-in link"));
+    // The synthetic procedure was done without sedation: nothing about a driver.
+    assert!(!sheet.html.contains("Someone else must drive you home"));
+    let start = sheet.html.find("/checkin/").unwrap();
+    let token: String =
+        sheet.html[start + 9..].chars().take_while(char::is_ascii_hexdigit).collect();
+    assert_eq!(token.len(), 64);
+    let mut patient = Browser::new(&app.base_url);
+    let pdf = patient.get(&format!("/checkin/{token}/sheet.pdf")).await;
+    assert_eq!(pdf.status, 200);
+    assert!(
+        pdf.html.starts_with("%PDF-1.4")
+            && pdf.html.contains("(Keep the bandage on and keep it dry for 24 hours.) Tj")
+    );
+    assert_eq!(patient.get(&format!("/checkin/{}/sheet.pdf", "f".repeat(64))).await.status, 404);
+    let mut tech = app.browser_as(Role::Technologist).await;
+    assert_eq!(tech.post(&format!("/cases/{case}/discharge"), &[]).await.status, 403);
+}
