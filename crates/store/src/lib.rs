@@ -23,7 +23,7 @@ pub use open::{Backend, DatabaseUrl, OpenMode, Opened};
 pub use repo::cases::{
     CaseRecord, CaseSummary, DraftRecord, Recorded, ReportVersion, SafetyExtras, SpecimenRecord,
 };
-pub use repo::checkin::{AlertRecord, CheckInRecord};
+pub use repo::checkin::{AlertRecord, CheckInRecord, PendingSpecimen};
 pub use repo::counts::{CountId, CountRecord, EventRefusal, NewEvent, StoredEvent};
 pub use repo::patients::PatientRecord;
 pub use repo::users::{UserRecord, UserRef};

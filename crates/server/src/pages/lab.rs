@@ -68,6 +68,32 @@ struct ReceivePage {
     nav: Nav,
     form: FormState,
     done: String,
+    pending: Vec<[String; 5]>,
+}
+
+/// The lab's worklist: every specimen collected and not yet received.
+async fn pending(state: &AppState) -> Result<Vec<[String; 5]>, PageError> {
+    use marrow_domain::specimen::{Destination, Tube};
+    Ok(state
+        .store
+        .specimens_awaiting_receipt(500)
+        .await?
+        .into_iter()
+        .map(|p| {
+            [
+                specimen_code(p.id.0),
+                p.case_id.0.to_string(),
+                format!(
+                    "{} ({})",
+                    p.patient.patient.display_name(),
+                    p.patient.patient.mrn.reveal()
+                ),
+                Tube::parse(&p.tube).map_or(p.tube.clone(), |t| t.label().to_owned()),
+                Destination::parse(&p.destination)
+                    .map_or(p.destination.clone(), |d| d.label().to_owned()),
+            ]
+        })
+        .collect())
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -77,13 +103,16 @@ pub struct Done {
 }
 
 /// The scan-to-receive page.
-pub async fn receive_page(staff: Staff, Query(done): Query<Done>) -> Result<Response, PageError> {
+pub async fn receive_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(done): Query<Done>,
+) -> Result<Response, PageError> {
     staff.require(Action::ReceiveSpecimens)?;
     let done = done.case.map(|c| format!("Specimens of case #{c} received.")).unwrap_or_default();
-    page_with(
-        StatusCode::OK,
-        &ReceivePage { nav: Nav::of(&staff), form: FormState::default(), done },
-    )
+    let pending = pending(&state).await?;
+    let page = ReceivePage { nav: Nav::of(&staff), form: FormState::default(), done, pending };
+    page_with(StatusCode::OK, &page)
 }
 
 /// A scanned (or typed) specimen id: every specimen of its case is received.
@@ -92,15 +121,15 @@ pub async fn receive_scanned(
     StaffForm { staff, form }: StaffForm,
 ) -> Result<Response, PageError> {
     staff.require(Action::ReceiveSpecimens)?;
+    let waiting = pending(&state).await?;
     let refuse = |form: FormValues, error: FieldError, status: StatusCode| {
-        page_with(
-            status,
-            &ReceivePage {
-                nav: Nav::of(&staff),
-                form: FormState::with_error(form, error),
-                done: String::new(),
-            },
-        )
+        let page = ReceivePage {
+            nav: Nav::of(&staff),
+            form: FormState::with_error(form, error),
+            done: String::new(),
+            pending: waiting.clone(),
+        };
+        page_with(status, &page)
     };
     let Some(specimen) = parse_specimen_code(form.get("specimen")) else {
         let e = FieldError::new("specimen", "is not a specimen id such as S000012");

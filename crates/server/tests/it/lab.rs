@@ -24,7 +24,16 @@ async fn the_label_sheet_carries_every_specimen_and_a_scanned_label_receives_the
     assert!(pdf.html.contains("(TESTPATIENT, Alex) Tj"));
 
     let mut tech = app.browser_as(Role::Technologist).await;
-    assert_eq!(tech.get("/lab/receive").await.status, 200);
+    let worklist = tech.get("/lab/receive").await;
+    assert_eq!(worklist.status, 200);
+    for s in &record.specimens {
+        let code = marrow_interop::labels::specimen_code(s.id.0);
+        assert!(
+            worklist.html.contains(&format!("<td>{code}</td>")),
+            "{code} awaits receipt: {}",
+            worklist.html
+        );
+    }
     let before = snapshot(&app.store).await;
     let bad = tech.post("/lab/receive", &[("specimen", "X-12")]).await;
     assert_eq!(bad.status, 422);
@@ -40,6 +49,12 @@ async fn the_label_sheet_carries_every_specimen_and_a_scanned_label_receives_the
     let after = app.store.case(case).await.unwrap();
     assert_eq!(after.status, CaseStatus::InLab);
     assert!(after.specimens.iter().all(|s| s.received.is_some()));
+    let worklist = tech.get("/lab/receive").await;
+    assert!(worklist.html.contains("Specimens of case") || worklist.html.contains("None."));
+    assert!(
+        !worklist.html.contains(&format!("<td>{scanned}</td>")),
+        "received specimens leave the worklist"
+    );
     let again = tech.post("/lab/receive", &[("specimen", &scanned)]).await;
     assert_eq!(again.status, 409, "already received");
     let mut clinician = app.browser_as(Role::Clinician).await;

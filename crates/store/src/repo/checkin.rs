@@ -263,3 +263,46 @@ impl Store {
         Ok(case.map(CaseId))
     }
 }
+
+/// A specimen waiting to be received in the lab.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingSpecimen {
+    /// The specimen.
+    pub id: marrow_domain::ids::SpecimenId,
+    /// Its case.
+    pub case_id: CaseId,
+    /// The patient.
+    pub patient: PatientRecord,
+    /// Container code.
+    pub tube: String,
+    /// Destination code.
+    pub destination: String,
+}
+
+impl Store {
+    /// Specimens collected but not yet received, oldest case first (the lab's worklist).
+    pub async fn specimens_awaiting_receipt(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<PendingSpecimen>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT s.id, s.case_id, s.tube, s.destination, {PATIENT_COLUMNS}
+             FROM specimens s JOIN cases c ON c.id = s.case_id JOIN patients p ON p.id = c.patient_id
+             WHERE s.status = 'collected' ORDER BY s.case_id, s.position LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PendingSpecimen {
+                    id: marrow_domain::ids::SpecimenId(col(r, "id")?),
+                    case_id: CaseId(col(r, "case_id")?),
+                    patient: patient_from(r)?,
+                    tube: col(r, "tube")?,
+                    destination: col(r, "destination")?,
+                })
+            })
+            .collect()
+    }
+}
