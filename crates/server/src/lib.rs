@@ -20,7 +20,7 @@ mod counting;
 mod error;
 pub mod events;
 mod forms;
-mod pages;
+pub(crate) mod pages;
 mod settings;
 mod views;
 

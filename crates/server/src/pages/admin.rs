@@ -90,6 +90,7 @@ struct SettingsPage {
     classes: Vec<(&'static str, &'static str, bool)>,
     safety: FormValues,
     drug_policies: Vec<(&'static str, &'static str)>,
+    phone: String,
 }
 
 async fn settings_page(
@@ -122,7 +123,12 @@ async fn settings_page(
         }
     }
     let drug_policies = DrugPolicy::ALL.iter().map(|p| (p.code(), p.label())).collect();
-    page_with(status, &SettingsPage { nav: Nav::of(staff), form, classes, safety, drug_policies })
+    let phone =
+        state.store.site_setting(crate::pages::checkin::PHONE_SETTING).await?.unwrap_or_default();
+    page_with(
+        status,
+        &SettingsPage { nav: Nav::of(staff), form, classes, safety, drug_policies, phone },
+    )
 }
 
 /// Saves the safety limits; each value is checked by the same parsing as the safety form.
@@ -192,6 +198,33 @@ pub async fn save_settings(
             let stamp = marrow_store::Stamp { by: staff.user.id, at: state.clock.now() };
             state.store.set_counting_rules(&rules, stamp).await?;
             state.forget_counting_rules();
+            Ok(see_other("/admin/settings"))
+        }
+        Err(e) => {
+            settings_page(
+                &state,
+                &staff,
+                FormState::with_error(form.clone(), e),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+/// Saves who the discharge sheet tells the patient to call.
+pub async fn save_discharge_settings(
+    State(state): State<AppState>,
+    StaffForm { staff, form }: StaffForm,
+) -> Result<Response, PageError> {
+    staff.require(Action::ManageSiteSettings)?;
+    match required_text("phone", form.get("phone"), 120) {
+        Ok(phone) => {
+            let stamp = marrow_store::Stamp { by: staff.user.id, at: state.clock.now() };
+            state
+                .store
+                .set_site_setting(crate::pages::checkin::PHONE_SETTING, &phone, stamp)
+                .await?;
             Ok(see_other("/admin/settings"))
         }
         Err(e) => {

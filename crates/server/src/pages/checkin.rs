@@ -290,7 +290,7 @@ struct DischargePage {
 }
 
 /// The site's phone wording for "call … now" (a site setting).
-const PHONE_SETTING: &str = "discharge.phone";
+pub const PHONE_SETTING: &str = "discharge.phone";
 
 async fn discharge_facts(
     state: &AppState,

@@ -4,7 +4,7 @@
 mod admin;
 mod aspirate;
 mod cases;
-mod checkin;
+pub(crate) mod checkin;
 mod counter;
 mod lab;
 mod patients;
@@ -51,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users", get(admin::users).post(admin::create_user))
         .route("/admin/settings", get(admin::settings).post(admin::save_settings))
         .route("/admin/settings/safety", post(admin::save_safety_settings))
+        .route("/admin/settings/discharge", post(admin::save_discharge_settings))
         .route("/cases/{id}/aspirate", get(aspirate::form).post(aspirate::save))
         .route("/cases/{id}/checkin-link", post(checkin::create_link))
         .route("/cases/{id}/labels.pdf", get(lab::labels))

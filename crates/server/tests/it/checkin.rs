@@ -179,4 +179,18 @@ async fn the_discharge_sheet_is_plain_language_with_a_check_in_link_and_a_pdf() 
     assert_eq!(patient.get(&format!("/checkin/{}/sheet.pdf", "f".repeat(64))).await.status, 404);
     let mut tech = app.browser_as(Role::Technologist).await;
     assert_eq!(tech.post(&format!("/cases/{case}/discharge"), &[]).await.status, 403);
+
+    // The site says who to call, with the number; the next sheet carries it.
+    let mut admin = app.browser_as(Role::Admin).await;
+    assert_eq!(admin.post("/admin/settings/discharge", &[("phone", " ")]).await.status, 422);
+    let saved = admin
+        .post("/admin/settings/discharge", &[("phone", "the day unit on 020 7946 0000")])
+        .await;
+    assert_eq!(saved.status, 303);
+    let sheet = nurse.post(&format!("/cases/{case}/discharge"), &[]).await;
+    assert!(
+        sheet.html.contains("Call the day unit on 020 7946 0000 now if you have:"),
+        "{}",
+        sheet.html
+    );
 }
