@@ -26,6 +26,7 @@ pub mod case;
 pub mod counter;
 pub mod discharge;
 pub mod error;
+pub mod flags;
 pub mod followup;
 pub mod ids;
 pub mod keymap;
