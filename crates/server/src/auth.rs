@@ -140,7 +140,7 @@ where
             .map_err(|e| AppError::Input(marrow_domain::FieldError::new("form", e.body_text())))?;
         let form = FormValues(pairs);
         let sent = form.get("csrf");
-        if sent.is_empty() || !constant_time_eq(sent.as_bytes(), staff.csrf.as_bytes()) {
+        if !token_matches(sent, &staff.csrf) {
             return Err(PageError(AppError::Forbidden(
                 "This form has expired or did not come from Marrow. Reload the page and try again."
                     .into(),
@@ -148,6 +148,11 @@ where
         }
         Ok(StaffForm { staff, form })
     }
+}
+
+/// Whether a submitted anti-forgery token is present and equals the expected one.
+pub fn token_matches(sent: &str, expected: &str) -> bool {
+    !sent.is_empty() && constant_time_eq(sent.as_bytes(), expected.as_bytes())
 }
 
 /// Compares without stopping at the first difference, so timing does not reveal the token.

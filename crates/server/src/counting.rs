@@ -173,13 +173,7 @@ pub async fn count_statistics(
     state: &AppState,
     count: &CountRecord,
 ) -> Result<CountStatsDto, AppError> {
-    let stored = state.store.count_events(count.id).await?;
-    let events = stored
-        .iter()
-        .map(|e| CounterEvent::parse(&e.event))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| AppError::Internal(format!("stored event does not parse: {e}")))?;
-    let tally = replay(events.iter());
+    let (events_stored, tally) = replayed(state, count.id).await?;
     let rules = state.counting_rules().await?;
     let table = ReferenceTable::iowa_adult();
     let stats = statistics(&tally, &rules, &table);
@@ -219,7 +213,7 @@ pub async fn count_statistics(
         excluded: stats.excluded,
         target_reached: total >= count.target,
         finished: count.finished_at.is_some(),
-        events_stored: stored.len(),
+        events_stored,
         classes,
         me_ratio: match me {
             MeRatio::Ratio(r) => Some(r),
@@ -229,18 +223,26 @@ pub async fn count_statistics(
     })
 }
 
-/// The differential a count's stored events add up to.
-pub async fn differential_of(
+/// How many events a count has stored, and what they add up to.
+async fn replayed(
     state: &AppState,
     count: CountId,
-) -> Result<marrow_domain::morphology::Differential, AppError> {
+) -> Result<(usize, marrow_domain::counter::Tally), AppError> {
     let stored = state.store.count_events(count).await?;
     let events = stored
         .iter()
         .map(|e| CounterEvent::parse(&e.event))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| AppError::Internal(format!("stored event does not parse: {e}")))?;
-    Ok(replay(events.iter()).differential())
+    Ok((stored.len(), replay(events.iter())))
+}
+
+/// The differential a count's stored events add up to.
+pub async fn differential_of(
+    state: &AppState,
+    count: CountId,
+) -> Result<marrow_domain::morphology::Differential, AppError> {
+    Ok(replayed(state, count).await?.1.differential())
 }
 
 /// A stored key map (`key=class;key=class`) back as a [`KeyMap`]. Keys never contain `=` or

@@ -19,10 +19,7 @@ use crate::counting::{
     AckDto, CountStatsDto, EventsBody, accept_events, count_statistics, differential_of,
 };
 use crate::error::{ApiError, AppError, ErrorBody};
-
-fn path_id(raw: &str, what: &str) -> Result<i64, AppError> {
-    raw.parse::<i64>().map_err(|_| AppError::NotFound(format!("{what} {raw:?} does not exist")))
-}
+use crate::pages::path_id;
 
 /// A count to start.
 #[derive(Debug, Deserialize, ToSchema)]

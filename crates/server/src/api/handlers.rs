@@ -23,12 +23,9 @@ use super::json::JsonBody;
 use crate::AppState;
 use crate::auth::{ApiUser, require};
 use crate::error::{ApiError, AppError, ErrorBody};
+use crate::pages::path_id;
 
 type ApiResult<T> = Result<T, ApiError>;
-
-fn path_id(raw: &str, what: &str) -> Result<i64, AppError> {
-    raw.parse::<i64>().map_err(|_| AppError::NotFound(format!("{what} {raw:?} does not exist")))
-}
 
 fn stamp(state: &AppState, user: &ApiUser) -> Stamp {
     Stamp { by: user.0.id, at: state.clock.now() }
@@ -408,8 +405,6 @@ pub async fn get_report_version(
     let id = CaseId(path_id(&id, "case")?);
     let version = path_id(&version, "report version")?;
     let record = state.store.case(id).await?;
-    let found = record.versions.iter().find(|v| v.version == version).ok_or_else(|| {
-        AppError::NotFound(format!("report version {version} of case {id} does not exist"))
-    })?;
+    let found = crate::pages::signed_version(&record, version)?;
     Ok(Json(VersionDto::of(found)))
 }

@@ -15,7 +15,7 @@ use marrow_domain::role::Action;
 use marrow_domain::time::Date;
 use marrow_store::{Stamp, StoreError};
 
-use super::{FormState, page_with, path_id, see_other};
+use super::{FormState, options, page_with, path_id, see_other};
 use crate::AppState;
 use crate::auth::{Staff, StaffForm};
 use crate::error::PageError;
@@ -33,14 +33,6 @@ struct AspiratePage {
     form: FormState,
     selects: Vec<(&'static str, &'static str, Options)>,
     grades: Vec<String>,
-}
-
-fn options<T: Copy>(
-    all: &[T],
-    code: fn(T) -> &'static str,
-    label: fn(T) -> &'static str,
-) -> Options {
-    all.iter().map(|&v| (code(v), label(v))).collect()
 }
 
 async fn render(

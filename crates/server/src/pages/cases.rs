@@ -126,9 +126,7 @@ pub async fn report_version(
     let id = CaseId(path_id(&id, "case")?);
     let wanted = path_id(&version, "report version")?;
     let record = state.store.case(id).await?;
-    let found = record.versions.iter().find(|v| v.version == wanted).ok_or_else(|| {
-        AppError::NotFound(format!("report version {wanted} of case {id} does not exist"))
-    })?;
+    let found = super::signed_version(&record, wanted)?;
     let site = record.procedure.as_ref().map_or_else(
         || "not recorded".to_owned(),
         |p| format!("{}, {}", p.value.site.label(), p.value.side.label().to_lowercase()),
@@ -156,9 +154,7 @@ pub async fn report_text(
     let id = CaseId(path_id(&id, "case")?);
     let wanted = path_id(&version, "report version")?;
     let record = state.store.case(id).await?;
-    let found = record.versions.iter().find(|v| v.version == wanted).ok_or_else(|| {
-        AppError::NotFound(format!("report version {wanted} of case {id} does not exist"))
-    })?;
+    let found = super::signed_version(&record, wanted)?;
     let text = marrow_interop::report_text::render(&marrow_interop::report_text::SignedReport {
         rules: &found.excluded,
         case_id: id,

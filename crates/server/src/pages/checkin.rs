@@ -13,9 +13,9 @@ use marrow_domain::role::Action;
 use marrow_domain::time::Date;
 use marrow_store::Stamp;
 
-use super::{FormState, page, page_with, path_id, see_other};
+use super::{FormState, options, page, page_with, path_id, see_other};
 use crate::AppState;
-use crate::auth::{Staff, StaffForm, constant_time_eq, cookie, new_token, set_cookie, token_hash};
+use crate::auth::{Staff, StaffForm, cookie, new_token, set_cookie, token_hash, token_matches};
 use crate::error::{AppError, PageError};
 use crate::forms::FormValues;
 use crate::views::{Nav, PatientBanner};
@@ -82,25 +82,28 @@ pub async fn create_link(
     staff.require(Action::IssueCheckInLink)?;
     let case = CaseId(path_id(&id, "case")?);
     let record = state.store.case(case).await?;
-    let token = new_token();
-    let now = state.clock.now();
-    let expires = now.plus_seconds(LINK_DAYS * 24 * 3600);
-    state
-        .store
-        .create_checkin_link(
-            case,
-            &token_hash(&token),
-            expires,
-            Stamp { by: staff.user.id, at: now },
-        )
-        .await?;
+    let (token, expires) = issue_link(&state, &staff, case).await?;
     page(&LinkPage {
         nav: Nav::of(&staff),
-        patient: PatientBanner::of(&record.patient, Date::of(now)),
+        patient: PatientBanner::of(&record.patient, Date::of(state.clock.now())),
         case_id: case.0,
         link: format!("/checkin/{token}"),
         expires: expires.to_string(),
     })
+}
+
+/// Makes a new check-in link for `case`: a fresh token, of which only the hash is stored.
+async fn issue_link(
+    state: &AppState,
+    staff: &Staff,
+    case: CaseId,
+) -> Result<(String, marrow_domain::time::Timestamp), PageError> {
+    let token = new_token();
+    let now = state.clock.now();
+    let expires = now.plus_seconds(LINK_DAYS * 24 * 3600);
+    let stamp = Stamp { by: staff.user.id, at: now };
+    state.store.create_checkin_link(case, &token_hash(&token), expires, stamp).await?;
+    Ok((token, expires))
 }
 
 fn not_found() -> PageError {
@@ -108,14 +111,6 @@ fn not_found() -> PageError {
     PageError(AppError::NotFound(
         "This link is not valid. It may have expired; please call the number on your sheet.".into(),
     ))
-}
-
-fn options<T: Copy>(
-    all: &[T],
-    code: fn(T) -> &'static str,
-    label: fn(T) -> &'static str,
-) -> Vec<(&'static str, &'static str)> {
-    all.iter().map(|&v| (code(v), label(v))).collect()
 }
 
 async fn form_page(
@@ -176,7 +171,7 @@ pub async fn submit(
     let form = FormValues(pairs);
     let sent = form.get("checkin_csrf");
     let expected = cookie(&headers, CHECKIN_COOKIE).unwrap_or("");
-    if sent.is_empty() || !constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+    if !token_matches(sent, expected) {
         return Err(PageError(AppError::Forbidden(
             "This form has expired. Please open your link again.".into(),
         )));
@@ -331,18 +326,7 @@ pub async fn discharge(
 ) -> Result<Response, PageError> {
     staff.require(Action::IssueCheckInLink)?;
     let case = CaseId(path_id(&id, "case")?);
-    let token = new_token();
-    let now = state.clock.now();
-    let expires = now.plus_seconds(LINK_DAYS * 24 * 3600);
-    state
-        .store
-        .create_checkin_link(
-            case,
-            &token_hash(&token),
-            expires,
-            Stamp { by: staff.user.id, at: now },
-        )
-        .await?;
+    let (token, _) = issue_link(&state, &staff, case).await?;
     let (patient, facts) = discharge_facts(&state, case).await?;
     let link = absolute(&headers, &state, &format!("/checkin/{token}"));
     let qr = marrow_interop::discharge::qr_svg(&link, 180)

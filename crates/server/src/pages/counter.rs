@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::{page, path_id, see_other};
 use crate::AppState;
-use crate::auth::{Staff, StaffForm, constant_time_eq};
+use crate::auth::{Staff, StaffForm, token_matches};
 use crate::counting::{EventsBody, accept_events, count_statistics};
 use crate::error::{ApiError, AppError, PageError};
 use crate::views::{Nav, PatientBanner};
@@ -208,7 +208,7 @@ impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for PageJson<T> {
         let staff =
             Staff::from_request_parts(&mut parts, state).await.map_err(|e| ApiError(e.0))?;
         let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-        if sent.is_empty() || !constant_time_eq(sent.as_bytes(), staff.csrf.as_bytes()) {
+        if !token_matches(sent, &staff.csrf) {
             return Err(ApiError(AppError::Forbidden(
                 "missing or wrong CSRF token; reload the page".into(),
             )));

@@ -138,6 +138,25 @@ pub fn see_other(to: &str) -> Response {
     axum::response::Redirect::to(to).into_response()
 }
 
+/// One signed version of a case's report, or a 404 that names it.
+pub fn signed_version(
+    record: &marrow_store::CaseRecord,
+    version: i64,
+) -> Result<&marrow_store::ReportVersion, AppError> {
+    record.versions.iter().find(|v| v.version == version).ok_or_else(|| {
+        AppError::NotFound(format!("report version {version} of case {} does not exist", record.id))
+    })
+}
+
+/// (code, label) pairs of a closed vocabulary, for a `<select>` or radio buttons.
+pub fn options<T: Copy>(
+    all: &[T],
+    code: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+) -> Vec<(&'static str, &'static str)> {
+    all.iter().map(|&v| (code(v), label(v))).collect()
+}
+
 /// Parses a path id, refusing non-numbers as "not found" rather than a 400 with axum's text.
 pub fn path_id(raw: &str, what: &str) -> Result<i64, AppError> {
     raw.parse::<i64>().map_err(|_| AppError::NotFound(format!("{what} {raw:?} does not exist")))

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use super::{page_with, see_other};
 use crate::AppState;
 use crate::auth::{
-    LOGIN_COOKIE, SESSION_COOKIE, Staff, StaffForm, constant_time_eq, cookie, new_token,
-    set_cookie, token_hash, verify_password,
+    LOGIN_COOKIE, SESSION_COOKIE, Staff, StaffForm, cookie, new_token, set_cookie, token_hash,
+    token_matches, verify_password,
 };
 use crate::error::{AppError, PageError};
 use crate::forms::FormValues;
@@ -67,7 +67,7 @@ pub async fn login(
     let form = FormValues(pairs);
     let cookie_token = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
     let sent = form.get("login_csrf");
-    if sent.is_empty() || !constant_time_eq(sent.as_bytes(), cookie_token.as_bytes()) {
+    if !token_matches(sent, cookie_token) {
         return login_response(
             &state,
             StatusCode::FORBIDDEN,

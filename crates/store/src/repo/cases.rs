@@ -161,6 +161,21 @@ fn order_from(row: &AnyRow) -> Result<Order, StoreError> {
     Order::parse(&input).map_err(corrupt)
 }
 
+/// The columns a case-list line reads (see [`summary_from`]), with [`PATIENT_COLUMNS`].
+const SUMMARY_COLUMNS: &str =
+    "c.id, c.status, c.indication, c.indication_lineages, c.indication_text,
+    c.sampling, c.urgency, c.clinical_details, c.ordered_at";
+
+fn summary_from(r: &AnyRow) -> Result<CaseSummary, StoreError> {
+    Ok(CaseSummary {
+        id: CaseId(col(r, "id")?),
+        patient: patient_from(r)?,
+        status: status_from(r)?,
+        order: order_from(r)?,
+        ordered_at: timestamp(r, "ordered_at")?,
+    })
+}
+
 fn status_from(row: &AnyRow) -> Result<CaseStatus, StoreError> {
     let status: String = col(row, "status")?;
     CaseStatus::parse(&status).map_err(corrupt)
@@ -258,7 +273,7 @@ fn content_json(c: &ReportContent) -> Value {
 }
 
 /// Locks the case for this transaction and returns its status.
-async fn lock_case(
+pub(crate) async fn lock_case(
     conn: &mut AnyConnection,
     case: CaseId,
     at: Timestamp,
@@ -720,8 +735,7 @@ impl Store {
     ) -> Result<Vec<CaseSummary>, StoreError> {
         let filter = if status.is_some() { "WHERE c.status = $3" } else { "" };
         let sql = format!(
-            "SELECT c.id, c.status, c.indication, c.indication_lineages, c.indication_text, c.sampling, c.urgency,
-                    c.clinical_details, c.ordered_at, {PATIENT_COLUMNS}
+            "SELECT {SUMMARY_COLUMNS}, {PATIENT_COLUMNS}
              FROM cases c JOIN patients p ON p.id = c.patient_id {filter}
              ORDER BY c.ordered_at DESC, c.id DESC LIMIT $1 OFFSET $2"
         );
@@ -730,17 +744,7 @@ impl Store {
             query = query.bind(status.code());
         }
         let rows = query.fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CaseSummary {
-                    id: CaseId(col(r, "id")?),
-                    patient: patient_from(r)?,
-                    status: status_from(r)?,
-                    order: order_from(r)?,
-                    ordered_at: timestamp(r, "ordered_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(summary_from).collect()
     }
 
     /// The cases of one patient, newest first.
@@ -749,23 +753,12 @@ impl Store {
         patient: PatientId,
     ) -> Result<Vec<CaseSummary>, StoreError> {
         let sql = format!(
-            "SELECT c.id, c.status, c.indication, c.indication_lineages, c.indication_text, c.sampling, c.urgency,
-                    c.clinical_details, c.ordered_at, {PATIENT_COLUMNS}
+            "SELECT {SUMMARY_COLUMNS}, {PATIENT_COLUMNS}
              FROM cases c JOIN patients p ON p.id = c.patient_id WHERE c.patient_id = $1
              ORDER BY c.ordered_at DESC, c.id DESC"
         );
         let rows = sqlx::query(&sql).bind(patient.0).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CaseSummary {
-                    id: CaseId(col(r, "id")?),
-                    patient: patient_from(r)?,
-                    status: status_from(r)?,
-                    order: order_from(r)?,
-                    ordered_at: timestamp(r, "ordered_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(summary_from).collect()
     }
 
     /// How many cases there are.

@@ -8,7 +8,6 @@ use serde_json::json;
 use super::patients::{PATIENT_COLUMNS, PatientRecord, patient_from};
 use super::users::UserRef;
 use crate::audit::{Change, append};
-use crate::error::corrupt;
 use crate::rows::{col, next_id, opt_timestamp, timestamp};
 use crate::{Stamp, Store, StoreError};
 
@@ -55,15 +54,7 @@ impl Store {
         stamp: Stamp,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let status: Option<String> = sqlx::query_scalar(
-            "UPDATE cases SET version = version + 1 WHERE id = $1 RETURNING status",
-        )
-        .bind(case.0)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let status =
-            CaseStatus::parse(&status.ok_or(StoreError::NotFound { what: "case", id: case.0 })?)
-                .map_err(corrupt)?;
+        let status = super::cases::lock_case(&mut tx, case, stamp.at).await?;
         if status < CaseStatus::Performed {
             return Err(StoreError::Invalid(marrow_domain::FieldError::new(
                 "case",

@@ -14,6 +14,7 @@ use serde_json::json;
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
+use super::cases::lock_case;
 use super::users::UserRef;
 use crate::audit::{Change, append};
 use crate::error::corrupt;
@@ -412,16 +413,8 @@ impl Store {
         stamp: Stamp,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        // Touch the case first: its lock, and the same status rule as the differential.
-        let status: Option<String> = sqlx::query_scalar(
-            "UPDATE cases SET version = version + 1, updated_at = $2 WHERE id = $1 RETURNING status",
-        )
-        .bind(case.0)
-        .bind(stamp.at.to_rfc3339())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let status = status.ok_or(StoreError::NotFound { what: "case", id: case.0 })?;
-        advance(CaseStatus::parse(&status).map_err(corrupt)?, Step::Differential)?;
+        // Lock the case first, and apply the same status rule as the differential.
+        advance(lock_case(&mut tx, case, stamp.at).await?, Step::Differential)?;
         sqlx::query("DELETE FROM aspirate_findings WHERE case_id = $1")
             .bind(case.0)
             .execute(&mut *tx)
@@ -517,12 +510,7 @@ pub const EXCLUDED_CLASSES: &str = "excluded_classes";
 impl Store {
     /// The site's counting rules (its extra exclusions); the default when never set.
     pub async fn counting_rules(&self) -> Result<CountingRules, StoreError> {
-        let value: Option<String> =
-            sqlx::query_scalar("SELECT value FROM site_settings WHERE name = $1")
-                .bind(EXCLUDED_CLASSES)
-                .fetch_optional(&self.pool)
-                .await?;
-        rules_from(value.as_deref())
+        rules_from(self.site_setting(EXCLUDED_CLASSES).await?.as_deref())
     }
 
     /// Sets the classes the site leaves out of the denominator. Administrators only (the caller
@@ -532,34 +520,7 @@ impl Store {
         rules: &CountingRules,
         stamp: Stamp,
     ) -> Result<(), StoreError> {
-        let value = rules.codes().join(",");
-        let mut tx = self.pool.begin().await?;
-        let before: Option<String> =
-            sqlx::query_scalar("SELECT value FROM site_settings WHERE name = $1")
-                .bind(EXCLUDED_CLASSES)
-                .fetch_optional(&mut *tx)
-                .await?;
-        sqlx::query("DELETE FROM site_settings WHERE name = $1")
-            .bind(EXCLUDED_CLASSES)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO site_settings (name, value, updated_by, updated_at) VALUES ($1, $2, $3, $4)")
-            .bind(EXCLUDED_CLASSES)
-            .bind(&value)
-            .bind(stamp.by.0)
-            .bind(stamp.at.to_rfc3339())
-            .execute(&mut *tx)
-            .await?;
-        let change = Change {
-            action: "settings.excluded-classes",
-            entity: "site",
-            entity_id: 0,
-            before: Some(json!({ EXCLUDED_CLASSES: before })),
-            after: Some(json!({ EXCLUDED_CLASSES: value })),
-        };
-        append(&mut tx, Some(stamp.by.0), stamp.at, change).await?;
-        tx.commit().await?;
-        Ok(())
+        self.set_site_setting(EXCLUDED_CLASSES, &rules.codes().join(","), stamp).await
     }
 }
 
