@@ -1,11 +1,15 @@
-//! Interpretive flags for the report (issue 6, first part): computed from the count, each with
-//! its source, never a diagnosis. The pathologist sees them while writing and decides.
+//! Interpretive flags for the report: computed from the count, the aspirate findings and the
+//! findings the pathologist records, each with its source, never a diagnosis. The pathologist
+//! sees them while writing and decides; a signed version records the flags it was signed with.
 //!
 //! Bands from the classifications are written with integers ("5–9 %", "10–19 %"); a 500-cell
 //! count can give 9.8 %, so every band here is half-open ([5, 10), [10, 20)) and each value
 //! lands in exactly one (clinical reference §3.2, boundary note).
 
+use crate::aspirate::{Aspirate, Haemodilution, Particles};
 use crate::morphology::{CellClass, CountingRules, Differential};
+use crate::reference::{RangeStatus, ReferenceTable};
+use crate::report::{Adequacy, Finding, ReportContent};
 use crate::stats::clopper_pearson_95;
 
 code_enum! {
@@ -16,6 +20,17 @@ code_enum! {
         PlasmaCells => ("plasma-cells", "Marrow plasma cell percentage"),
         PlasmaCellsNearThreshold => ("plasma-cells-near-threshold", "Plasma cell percentage near a threshold"),
         CountBelowTarget => ("count-below-target", "Fewer cells counted than the target"),
+        MeRatioLow => ("me-ratio-low", "M:E ratio below the reference"),
+        MeRatioHigh => ("me-ratio-high", "M:E ratio above the reference"),
+        EosinophilsIncreased => ("eosinophils-increased", "Eosinophils increased"),
+        MonocytesIncreased => ("monocytes-increased", "Monocytes increased"),
+        LymphocytesIncreased => ("lymphocytes-increased", "Lymphocytes increased"),
+        MastCellsIncreased => ("mast-cells-increased", "Mast cells increased"),
+        SampleInadequate => ("sample-inadequate", "Sample inadequate or without particles"),
+        SampleHaemodiluted => ("sample-haemodiluted", "Sample haemodiluted"),
+        Granulomas => ("granulomas", "Granulomas recorded"),
+        Organisms => ("organisms", "Organisms recorded"),
+        Haemophagocytosis => ("haemophagocytosis", "Haemophagocytosis recorded"),
     }
 }
 
@@ -27,8 +42,15 @@ pub struct Flag {
     /// A sentence for the pathologist: what the numbers are and which rule they meet. Never a
     /// diagnosis.
     pub text: String,
-    /// The rule's source.
-    pub source: &'static str,
+    /// The rule's source (a laboratory's own reference table brings its own citation, so this
+    /// is owned text).
+    pub source: String,
+}
+
+impl Flag {
+    fn new(kind: FlagKind, text: String, source: &str) -> Self {
+        Self { kind, text, source: source.to_owned() }
+    }
 }
 
 const WHO_ICC: &str = "WHO 2022 (Khoury et al., Leukemia 2022;36:1703–1719) and ICC 2022 (Arber et al., \
@@ -57,6 +79,158 @@ pub fn blast_band(percent: f64) -> (&'static str, &'static str) {
     }
 }
 
+const ME_SOURCE: &str = "M:E ratio by the ICSH convention against the laboratory reference \
+     interval; clinical reference §1.4 and §2.1 (Rümke 1985: a ratio is less precise than either \
+     percentage)";
+const ADEQUACY_SOURCE: &str = "Clinical reference §1.5: particles and haemodilution decide \
+     adequacy (pathologyoutlines; Bain et al.: blood taps and very dilute aspirates are unhelpful)";
+const DILUTION_SOURCE: &str = "Clinical reference §1.5 and §2.1 (Dresch C et al., J Clin Pathol \
+     1974;27:106: blood in the aspirate adds mature neutrophils)";
+const MAST_SOURCE: &str = "Wintrobe (Lee 1999) via FPnotebook: basophils with mast cells under \
+     0.2 %; clinical reference §2.1 [S]";
+const INFECTION_SOURCE: &str = "Clinical reference §3.7 (Bain BJ, J Clin Pathol 2001;54:657, \
+     Table 1; Volk EE et al., Am J Clin Pathol 1998;110:150)";
+const HLH_SOURCE: &str =
+    "HLH-2004 (Henter JI et al., Pediatr Blood Cancer 2007;48:124); clinical reference §3.6";
+
+/// Everything the report's flags are computed from.
+#[derive(Debug, Clone, Copy)]
+pub struct FlagContext<'a> {
+    /// The differential.
+    pub differential: &'a Differential,
+    /// The site's exclusions from the denominator.
+    pub rules: &'a CountingRules,
+    /// The count's target (500 unless the count set another).
+    pub target: u32,
+    /// The laboratory's reference table.
+    pub reference: &'a ReferenceTable,
+    /// The aspirate findings, once recorded.
+    pub aspirate: Option<&'a Aspirate>,
+    /// The report as written so far.
+    pub content: Option<&'a ReportContent>,
+}
+
+/// Every flag for a report: the count's ([`flags`]), then the M:E ratio and the classes
+/// above their reference interval, then adequacy, then signs of infection recorded.
+pub fn report_flags(cx: &FlagContext<'_>) -> Vec<Flag> {
+    let mut out = flags(cx.differential, cx.rules, cx.target);
+    if cx.differential.total_with(cx.rules) == 0 {
+        return out;
+    }
+    let me = cx.reference.check_me(cx.differential);
+    if let (Some(observed), Some(limits)) = (me.observed_rounded, me.limits) {
+        let range = format!("{}–{}:1", limits.low, limits.high);
+        match me.status {
+            RangeStatus::Below => out.push(Flag::new(
+                FlagKind::MeRatioLow,
+                format!(
+                    "M:E ratio {observed}:1 is below the reference {range}: relatively more erythroid \
+                     than myeloid cells (erythroid hyperplasia or myeloid hypoplasia; the \
+                     cellularity tells which)."
+                ),
+                ME_SOURCE,
+            )),
+            RangeStatus::Above => out.push(Flag::new(
+                FlagKind::MeRatioHigh,
+                format!(
+                    "M:E ratio {observed}:1 is above the reference {range}: relatively more myeloid \
+                     than erythroid cells (myeloid hyperplasia or erythroid hypoplasia; the \
+                     cellularity tells which)."
+                ),
+                ME_SOURCE,
+            )),
+            _ => {}
+        }
+    }
+    let checked = cx.reference.check(cx.differential, cx.rules);
+    for (row, result) in cx.reference.rows().iter().zip(&checked) {
+        let kind = match row.classes.as_slice() {
+            [CellClass::Eosinophil] => FlagKind::EosinophilsIncreased,
+            [CellClass::Monocyte] => FlagKind::MonocytesIncreased,
+            [CellClass::Lymphocyte] => FlagKind::LymphocytesIncreased,
+            _ => continue,
+        };
+        if let (RangeStatus::Above, Some(observed), Some(limits)) =
+            (result.status, result.observed, result.limits)
+        {
+            out.push(Flag {
+                kind,
+                text: format!(
+                    "{} {observed} % are above the reference {}–{} %: increased.",
+                    row.label, limits.low, limits.high
+                ),
+                source: format!("{} ({})", cx.reference.name(), cx.reference.citation()),
+            });
+        }
+    }
+    if let Some(mast) = cx.differential.percent_with(CellClass::MastCell, cx.rules) {
+        if mast > 0.2 {
+            out.push(Flag::new(
+                FlagKind::MastCellsIncreased,
+                format!(
+                    "Mast cells {mast:.1} % are above the under 0.2 % quoted for basophils and \
+                     mast cells together: increased."
+                ),
+                MAST_SOURCE,
+            ));
+        }
+    }
+    let adequacy = cx.content.and_then(|c| c.adequacy);
+    let particles = cx.aspirate.map(|a| a.particles);
+    if matches!(adequacy, Some(Adequacy::Inadequate | Adequacy::Aparticulate))
+        || particles == Some(Particles::Absent)
+    {
+        out.push(Flag::new(
+            FlagKind::SampleInadequate,
+            "The sample is recorded as inadequate or without particles: the count may not \
+             represent the marrow; the trephine or a repeat aspirate may be needed."
+                .to_owned(),
+            ADEQUACY_SOURCE,
+        ));
+    }
+    if adequacy == Some(Adequacy::Haemodiluted)
+        || cx.aspirate.map(|a| a.haemodilution) == Some(Haemodilution::Marked)
+    {
+        out.push(Flag::new(
+            FlagKind::SampleHaemodiluted,
+            "The aspirate is recorded as haemodiluted: blood raises the percentages of mature \
+             neutrophils and lymphocytes and lowers the others; read the count in that light."
+                .to_owned(),
+            DILUTION_SOURCE,
+        ));
+    }
+    if let Some(c) = cx.content {
+        if c.granulomas == Some(Finding::Present) {
+            out.push(Flag::new(
+                FlagKind::Granulomas,
+                "Granulomas recorded: they prompt an infection work-up (e.g. marrow culture for \
+                 mycobacteria and fungi)."
+                    .to_owned(),
+                INFECTION_SOURCE,
+            ));
+        }
+        if c.organisms == Some(Finding::Present) {
+            out.push(Flag::new(
+                FlagKind::Organisms,
+                "Organisms recorded: a sign of infection; consider marrow culture and an \
+                 infection work-up."
+                    .to_owned(),
+                INFECTION_SOURCE,
+            ));
+        }
+        if c.haemophagocytosis == Some(Finding::Present) {
+            out.push(Flag::new(
+                FlagKind::Haemophagocytosis,
+                "Haemophagocytosis recorded: one of the eight HLH-2004 criteria; it does not by \
+                 itself establish HLH, and its absence does not exclude it."
+                    .to_owned(),
+                HLH_SOURCE,
+            ));
+        }
+    }
+    out
+}
+
 /// The flags for a counted differential. `target` is the count's target; `rules` the site's
 /// exclusions (the blast denominator is all nucleated marrow cells, §1.3).
 pub fn flags(differential: &Differential, rules: &CountingRules, target: u32) -> Vec<Flag> {
@@ -69,7 +243,7 @@ pub fn flags(differential: &Differential, rules: &CountingRules, target: u32) ->
         out.push(Flag {
             kind: FlagKind::CountBelowTarget,
             text: format!("{total} cells were counted, fewer than the target of {target}."),
-            source: ICSH_COUNT,
+            source: ICSH_COUNT.to_owned(),
         });
     }
     let blasts = differential.count(CellClass::Blast);
@@ -81,7 +255,7 @@ pub fn flags(differential: &Differential, rules: &CountingRules, target: u32) ->
         } else {
             format!("Blasts {blast_percent:.1} %: WHO 2022 {who}; ICC 2022 {icc}.")
         };
-        out.push(Flag { kind: FlagKind::BlastsWhoIcc, text, source: WHO_ICC });
+        out.push(Flag::new(FlagKind::BlastsWhoIcc, text, WHO_ICC));
     }
     if let Ok(interval) = clopper_pearson_95(blasts, total) {
         for threshold in BLAST_THRESHOLDS {
@@ -93,7 +267,7 @@ pub fn flags(differential: &Differential, rules: &CountingRules, target: u32) ->
                         interval.lower_percent(),
                         interval.upper_percent()
                     ),
-                    source: ICSH_COUNT,
+                    source: ICSH_COUNT.to_owned(),
                 });
             }
         }
@@ -110,7 +284,7 @@ pub fn flags(differential: &Differential, rules: &CountingRules, target: u32) ->
         out.push(Flag {
             kind: FlagKind::PlasmaCells,
             text: format!("Plasma cells {plasma_percent:.1} %: {band}. Clonality needs flow or immunohistochemistry."),
-            source: IMWG,
+            source: IMWG.to_owned(),
         });
     }
     if let Ok(interval) = clopper_pearson_95(plasma, total) {
@@ -123,7 +297,7 @@ pub fn flags(differential: &Differential, rules: &CountingRules, target: u32) ->
                         interval.lower_percent(),
                         interval.upper_percent()
                     ),
-                    source: IMWG,
+                    source: IMWG.to_owned(),
                 });
             }
         }
@@ -199,5 +373,111 @@ mod tests {
         let f = flags(&count(0, 0, 300), &CountingRules::default(), 500);
         assert_eq!(f[0].text, "300 cells were counted, fewer than the target of 500.");
         assert!(flags(&count(0, 0, 500), &CountingRules::default(), 500).is_empty());
+    }
+
+    fn context<'a>(
+        d: &'a Differential,
+        rules: &'a CountingRules,
+        reference: &'a ReferenceTable,
+        aspirate: Option<&'a Aspirate>,
+        content: Option<&'a ReportContent>,
+    ) -> FlagContext<'a> {
+        FlagContext { differential: d, rules, target: 500, reference, aspirate, content }
+    }
+
+    /// 500 cells: myeloid `m`, erythroid `e`, and eosinophils, monocytes, lymphocytes, mast
+    /// cells as given; the rest lymphocytes would skew, so the remainder goes to "other".
+    fn mix(m: u32, e: u32, eos: u32, mono: u32, lymph: u32, mast: u32) -> Differential {
+        let other = 500 - m - e - eos - mono - lymph - mast;
+        Differential::from_counts([
+            (CellClass::SegmentedNeutrophil, m),
+            (CellClass::PolychromaticErythroblast, e),
+            (CellClass::Eosinophil, eos),
+            (CellClass::Monocyte, mono),
+            (CellClass::Lymphocyte, lymph),
+            (CellClass::MastCell, mast),
+            (CellClass::Other, other),
+        ])
+    }
+
+    #[test]
+    fn the_me_ratio_flags_either_side_of_the_reference_only() {
+        let table = ReferenceTable::iowa_adult();
+        let rules = CountingRules::default();
+        // (m + eos + mono) : e with eos 15, mono 15 → ratios 1.50, 2.00, 4.00, 4.50.
+        let low = mix(120, 100, 15, 15, 60, 0);
+        let f = report_flags(&context(&low, &rules, &table, None, None));
+        let me = f.iter().find(|f| f.kind == FlagKind::MeRatioLow).expect("1.50:1 is low");
+        assert!(me.text.starts_with("M:E ratio 1.5:1 is below the reference 2–4:1"), "{}", me.text);
+        assert!(!me.text.contains("diagnos"));
+        let at_low = mix(170, 100, 15, 15, 60, 0);
+        assert!(
+            report_flags(&context(&at_low, &rules, &table, None, None))
+                .iter()
+                .all(|f| !matches!(f.kind, FlagKind::MeRatioLow | FlagKind::MeRatioHigh))
+        );
+        let at_high = mix(370, 100, 15, 15, 0, 0);
+        assert!(
+            report_flags(&context(&at_high, &rules, &table, None, None))
+                .iter()
+                .all(|f| f.kind != FlagKind::MeRatioHigh)
+        );
+        let high = mix(330, 80, 15, 15, 60, 0);
+        assert!(
+            report_flags(&context(&high, &rules, &table, None, None))
+                .iter()
+                .any(|f| f.kind == FlagKind::MeRatioHigh)
+        );
+    }
+
+    #[test]
+    fn classes_above_their_reference_are_flagged_with_the_tables_citation() {
+        let table = ReferenceTable::iowa_adult();
+        let rules = CountingRules::default();
+        // Eosinophils 5.0 % (at the limit), monocytes 5.2 %, lymphocytes 19.2 %, mast 0.4 %.
+        let d = mix(200, 100, 25, 26, 96, 2);
+        let f = report_flags(&context(&d, &rules, &table, None, None));
+        let found = kinds(&f);
+        assert!(!found.contains(&FlagKind::EosinophilsIncreased), "5.0 % is within 1–5 %");
+        assert!(found.contains(&FlagKind::MonocytesIncreased));
+        assert!(found.contains(&FlagKind::LymphocytesIncreased));
+        assert!(found.contains(&FlagKind::MastCellsIncreased));
+        let mono = f.iter().find(|f| f.kind == FlagKind::MonocytesIncreased).unwrap();
+        assert_eq!(
+            mono.text,
+            "Monocytes and precursors 5.2 % are above the reference 1–5 %: increased."
+        );
+        assert!(mono.source.contains("University of Iowa"));
+        let eos = mix(200, 100, 26, 10, 60, 1);
+        let f = report_flags(&context(&eos, &rules, &table, None, None));
+        assert!(kinds(&f).contains(&FlagKind::EosinophilsIncreased));
+        assert!(!kinds(&f).contains(&FlagKind::MastCellsIncreased), "one mast cell is 0.2 %");
+    }
+
+    #[test]
+    fn adequacy_and_infection_findings_raise_flags_with_sources() {
+        use crate::report::ReportInput;
+        let table = ReferenceTable::iowa_adult();
+        let rules = CountingRules::default();
+        let d = mix(250, 100, 15, 15, 60, 0);
+        let content = ReportContent::parse(&ReportInput {
+            adequacy: "haemodiluted",
+            granulomas: "present",
+            organisms: "not-seen",
+            haemophagocytosis: "present",
+            ..ReportInput::default()
+        })
+        .unwrap();
+        let f = report_flags(&context(&d, &rules, &table, None, Some(&content)));
+        assert_eq!(
+            kinds(&f),
+            vec![FlagKind::SampleHaemodiluted, FlagKind::Granulomas, FlagKind::Haemophagocytosis]
+        );
+        assert!(f[2].source.contains("HLH-2004"));
+        assert!(f[1].source.contains("§3.7"));
+        let aparticulate = ReportContent { adequacy: Some(Adequacy::Aparticulate), ..content };
+        let f = report_flags(&context(&d, &rules, &table, None, Some(&aparticulate)));
+        assert_eq!(f[0].kind, FlagKind::SampleInadequate);
+        assert!(report_flags(&context(&d, &rules, &table, None, None)).is_empty());
     }
 }

@@ -13,3 +13,7 @@ pub mod discharge;
 pub mod labels;
 pub mod pdf;
 pub mod report_text;
+pub mod sample;
+pub mod signed;
+
+pub use signed::{SignedReport, SpecimenLine};
