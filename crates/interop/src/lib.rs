@@ -10,8 +10,11 @@
 
 pub mod code128;
 pub mod discharge;
+pub mod fhir;
+pub mod hl7;
 pub mod labels;
 pub mod pdf;
+pub mod report_pdf;
 pub mod report_text;
 pub mod sample;
 pub mod signed;

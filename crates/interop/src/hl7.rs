@@ -1,0 +1,1 @@
+//! Placeholder: filled in by the hl7 work.

@@ -1,0 +1,9 @@
+//! Integration tests of the exchange formats, built as one binary. Each format checks its
+//! output against a committed snapshot of the fixed sample case and, where a real validator
+//! exists, against that validator.
+
+mod barcode;
+mod fhir;
+mod hl7;
+mod report_pdf;
+mod support;
