@@ -3,6 +3,7 @@
 //! real input, so the demo can never hold a state the pathway forbids.
 
 use anyhow::Context;
+use marrow_domain::aspirate::{Aspirate, AspirateInput};
 use marrow_domain::ids::{CaseId, UserId};
 use marrow_domain::morphology::Differential;
 use marrow_domain::order::{Order, OrderInput};
@@ -278,11 +279,29 @@ async fn walk(
     store
         .record_differential(case, &differential, Stamp { by: staff.technologist, at: at(28) })
         .await?;
+    let aspirate = Aspirate::parse(&AspirateInput {
+        particles: "adequate",
+        trail_cellularity: "normocellular",
+        particle_cellularity: "normocellular",
+        haemodilution: if variant % 5 == 2 { "marked" } else { "mild" },
+        megakaryocytes: "normal",
+        iron_stain: "2",
+        ring_sideroblasts: "",
+        particles_examined_for_iron: "9",
+        comment: "",
+    })?;
+    store.record_aspirate(case, &aspirate, Stamp { by: staff.technologist, at: at(29) }).await?;
     let content = ReportContent::parse(&ReportInput {
         adequacy: "adequate",
         cellularity: "normocellular",
-        morphology: "Particulate, cellular aspirate. Trilineage haemopoiesis with normal maturation. \
-                     Megakaryocytes present in normal numbers. No dysplasia seen.",
+        erythropoiesis: "Normoblastic with full maturation; no dysplasia.",
+        granulopoiesis: "Full maturation; no dysplasia.",
+        megakaryopoiesis: "Present in normal numbers with normal morphology.",
+        lymphoid: "Lymphocytes and plasma cells not increased.",
+        morphology: "Particulate, cellular aspirate. No abnormal infiltrate.",
+        granulomas: "not-seen",
+        organisms: "not-seen",
+        haemophagocytosis: "not-seen",
         interpretation: if variant % 7 == 3 {
             "Increased blasts; correlate with flow cytometry and cytogenetics."
         } else {
@@ -296,7 +315,7 @@ async fn walk(
     if stage < Stage::Reported {
         return Ok(());
     }
-    store.sign_report(case, Stamp { by: staff.pathologist, at: at(32) }).await?;
+    store.sign_report(case, None, Stamp { by: staff.pathologist, at: at(32) }).await?;
     if stage < Stage::Amended {
         return Ok(());
     }
@@ -309,6 +328,7 @@ async fn walk(
             case,
             &amended,
             "Cytogenetics result added",
+            None,
             Stamp { by: staff.pathologist, at: at(72) },
         )
         .await?;

@@ -35,7 +35,7 @@ code_enum! {
 }
 
 /// One interpretive flag.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flag {
     /// What it is about.
     pub kind: FlagKind,

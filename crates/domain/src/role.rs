@@ -30,6 +30,7 @@ code_enum! {
         IssueCheckInLink => ("issue-check-in-link", "give a patient a check-in link"),
         ReviewAlerts => ("review-alerts", "see check-in alerts"),
         AcknowledgeAlert => ("acknowledge-alert", "acknowledge alerts"),
+        ExportReports => ("export-reports", "export every signed report in bulk"),
     }
 }
 
@@ -54,6 +55,9 @@ impl Role {
             IssueCheckInLink => matches!(self, Proceduralist | Nurse),
             ReviewAlerts => matches!(self, Clinician | Proceduralist | Nurse),
             AcknowledgeAlert => self == Clinician,
+            // Bulk export hands every patient's reports to another system: the laboratory
+            // that signs them releases them (one case at a time is ViewClinicalRecords).
+            ExportReports => self == Pathologist,
         }
     }
 
@@ -72,6 +76,7 @@ mod tests {
         for &role in Role::ALL {
             assert_eq!(role.may(Action::SignReport), role == Role::Pathologist);
             assert_eq!(role.may(Action::PlaceOrder), role == Role::Clinician);
+            assert_eq!(role.may(Action::ExportReports), role == Role::Pathologist);
         }
     }
 

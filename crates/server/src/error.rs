@@ -48,7 +48,14 @@ impl From<StoreError> for AppError {
                 AppError::Conflict { message: f.to_string(), field: Some(f.field) }
             }
             StoreError::Invalid(f) => AppError::Input(f),
-            StoreError::StaleWrite { .. } | StoreError::Refused(_) | StoreError::SignRefused(_) => {
+            StoreError::SignRefused(ref refusal) => AppError::Conflict {
+                message: e.to_string(),
+                field: Some(refusal.field().to_owned()),
+            },
+            StoreError::FlagsChanged => {
+                AppError::Conflict { message: e.to_string(), field: Some("flags_shown".to_owned()) }
+            }
+            StoreError::StaleWrite { .. } | StoreError::Refused(_) => {
                 AppError::Conflict { message: e.to_string(), field: None }
             }
             ref unavailable if unavailable.is_unavailable() => AppError::Unavailable,

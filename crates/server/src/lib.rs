@@ -20,7 +20,9 @@ mod counting;
 mod error;
 pub mod events;
 mod forms;
+pub mod hl7;
 pub(crate) mod pages;
+mod report;
 mod settings;
 mod views;
 
@@ -44,12 +46,14 @@ pub struct Config {
     pub secure_cookies: bool,
     /// How long a login session lasts, in seconds.
     pub session_seconds: i64,
+    /// Where signed reports are sent as HL7 v2 messages, if anywhere.
+    pub hl7: Option<hl7::Hl7Config>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         // A working shift plus handover.
-        Self { secure_cookies: false, session_seconds: 12 * 3600 }
+        Self { secure_cookies: false, session_seconds: 12 * 3600, hl7: None }
     }
 }
 
@@ -70,7 +74,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State with the system clock. Starts the event writer, so call it inside a tokio runtime.
+    /// State with the system clock. Starts the event writer (and the HL7 sender when one is
+    /// configured), so call it inside a tokio runtime.
     pub fn new(store: Store, config: Config) -> Self {
         Self::with_clock(store, config, Arc::new(SystemClock))
     }
@@ -78,7 +83,12 @@ impl AppState {
     /// State with a given clock (tests, demos with fixed dates).
     pub fn with_clock(store: Store, config: Config, clock: Arc<dyn Clock>) -> Self {
         let events = events::EventWriter::spawn(store.clone(), clock.clone());
-        Self { store, clock, config: Arc::new(config), events, rules: Arc::default() }
+        let hl7 = config.hl7.clone();
+        let state = Self { store, clock, config: Arc::new(config), events, rules: Arc::default() };
+        if let Some(hl7) = hl7 {
+            hl7::spawn(state.clone(), hl7);
+        }
+        state
     }
 
     /// The site's counting rules, read from the database at most every ten seconds: pages show

@@ -159,35 +159,132 @@ impl DifferentialView {
     }
 }
 
-/// A signed report version, as shown.
+/// A signed version in a list.
+#[derive(Debug, Clone)]
+pub struct VersionLine {
+    pub version: i64,
+    pub signed_by: String,
+    pub signed_at: String,
+    pub reason: String,
+}
+
+impl VersionLine {
+    pub fn of(v: &ReportVersion) -> Self {
+        Self {
+            version: v.version,
+            signed_by: v.signed_by.display_name.clone(),
+            signed_at: v.signed_at.to_string(),
+            reason: v.amendment_reason.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// One result line of a signed report, as shown.
+#[derive(Debug, Clone)]
+pub struct ResultRow {
+    pub label: String,
+    pub cells: String,
+    pub value: String,
+    pub limits: String,
+    pub reference: String,
+    /// "H", "L" or blank: printed, not only coloured, so it survives black-and-white printing.
+    pub mark: &'static str,
+}
+
+/// One change an amendment made.
+#[derive(Debug, Clone)]
+pub struct ChangeRow {
+    pub heading: &'static str,
+    pub before: String,
+    pub after: String,
+}
+
+/// A signed report version, as shown: every synoptic element, the results against their
+/// reference with 95% limits, the flags shown at sign-out and, for an amendment, what changed.
 #[derive(Debug, Clone)]
 pub struct VersionView {
     pub version: i64,
     pub signed_by: String,
     pub signed_at: String,
     pub reason: String,
-    pub adequacy: String,
-    pub cellularity: String,
-    pub morphology: String,
-    pub interpretation: String,
-    pub comment: String,
-    pub differential: DifferentialView,
+    pub fields: Vec<(&'static str, String)>,
+    pub aspirate: Vec<(&'static str, String)>,
+    pub results: Vec<ResultRow>,
+    pub me: ResultRow,
+    pub total: u32,
+    pub excluded: Vec<(String, u32)>,
+    pub reference: String,
+    pub flags: Vec<(String, String)>,
+    /// Against the version before this one; empty for version 1.
+    pub changes: Vec<ChangeRow>,
 }
 
 impl VersionView {
-    pub fn of(v: &ReportVersion) -> Self {
-        let c = &v.content;
+    pub fn of(report: &marrow_interop::SignedReport<'_>, previous: Option<&ReportVersion>) -> Self {
+        use marrow_interop::report_text::{aspirate_lines, range_mark};
+        use marrow_interop::signed::ResultUnit;
+        let row = |l: &marrow_interop::signed::ResultLine| ResultRow {
+            label: l.label.clone(),
+            cells: l.cells.map(|c| c.to_string()).unwrap_or_default(),
+            value: l.display.clone(),
+            limits: l.limits_95.map(|(lo, hi)| format!("{lo:.1}–{hi:.1}")).unwrap_or_default(),
+            reference: l
+                .reference
+                .as_ref()
+                .map(|(lo, hi)| {
+                    if l.unit == ResultUnit::Ratio {
+                        format!("{lo}–{hi}:1")
+                    } else {
+                        format!("{lo}–{hi}")
+                    }
+                })
+                .unwrap_or_default(),
+            mark: range_mark(l.status),
+        };
+        let lines = report.results();
+        let me = lines.iter().find(|l| l.unit == ResultUnit::Ratio).map(row);
+        let rules = report.rules;
         Self {
-            version: v.version,
-            signed_by: v.signed_by.display_name.clone(),
-            signed_at: v.signed_at.to_string(),
-            reason: v.amendment_reason.clone().unwrap_or_default(),
-            adequacy: c.adequacy.map(|a| a.label().to_owned()).unwrap_or_default(),
-            cellularity: c.cellularity.map(|a| a.label().to_owned()).unwrap_or_default(),
-            morphology: c.morphology.clone().unwrap_or_default(),
-            interpretation: c.interpretation.clone().unwrap_or_default(),
-            comment: c.comment.clone().unwrap_or_default(),
-            differential: DifferentialView::of(&v.differential, &v.excluded),
+            version: report.version,
+            signed_by: report.signed_by.to_owned(),
+            signed_at: report.signed_at.to_string(),
+            reason: report.amendment_reason.unwrap_or_default().to_owned(),
+            fields: report
+                .content
+                .fields()
+                .into_iter()
+                .filter_map(|f| f.text.map(|t| (f.heading, t)))
+                .collect(),
+            aspirate: report.aspirate.map(aspirate_lines).unwrap_or_default(),
+            results: lines.iter().filter(|l| l.unit == ResultUnit::Percent).map(row).collect(),
+            me: me.unwrap_or(ResultRow {
+                label: "M:E ratio".into(),
+                cells: String::new(),
+                value: "not calculable".into(),
+                limits: String::new(),
+                reference: String::new(),
+                mark: "",
+            }),
+            total: report.differential.total_with(rules),
+            excluded: CellClass::ALL
+                .iter()
+                .filter(|c| !rules.counts(**c))
+                .map(|&c| (c.label().to_owned(), report.differential.count(c)))
+                .collect(),
+            reference: format!("{}. {}", report.reference.name(), report.reference.citation()),
+            flags: report.flags.iter().map(|f| (f.text.clone(), f.source.clone())).collect(),
+            changes: previous
+                .map(|p| {
+                    marrow_domain::report::diff(&p.content, report.content)
+                        .into_iter()
+                        .map(|c| ChangeRow {
+                            heading: c.heading,
+                            before: c.before.unwrap_or_else(|| "(blank)".into()),
+                            after: c.after.unwrap_or_else(|| "(blank)".into()),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 }
@@ -249,7 +346,7 @@ pub struct CaseView {
     pub specimens: Vec<[String; 4]>,
     pub differential: Option<(DifferentialView, String)>,
     pub draft: Option<Rows>,
-    pub versions: Vec<VersionView>,
+    pub versions: Vec<VersionLine>,
     pub actions: Vec<NextAction>,
     pub counts: Vec<CountLine>,
     pub can_count: bool,
@@ -394,18 +491,16 @@ impl CaseView {
         });
         let draft = c.draft.as_ref().map(|d| {
             let t = &d.content;
-            let blank = || "—".to_owned();
-            vec![
-                ("Adequacy".into(), t.adequacy.map_or_else(blank, |a| a.label().to_owned())),
-                ("Cellularity".into(), t.cellularity.map_or_else(blank, |a| a.label().to_owned())),
-                ("Morphology".into(), t.morphology.clone().unwrap_or_else(blank)),
-                ("Interpretation".into(), t.interpretation.clone().unwrap_or_else(blank)),
-                ("Comment".into(), t.comment.clone().unwrap_or_else(blank)),
-                (
-                    "Last saved".into(),
-                    format!("{}, {} (revision {})", d.by.display_name, d.at, d.revision),
-                ),
-            ]
+            let mut rows: Rows = t
+                .fields()
+                .into_iter()
+                .map(|f| (f.heading.to_owned(), f.text.unwrap_or_else(|| "—".to_owned())))
+                .collect();
+            rows.push((
+                "Last saved".into(),
+                format!("{}, {} (revision {})", d.by.display_name, d.at, d.revision),
+            ));
+            rows
         });
         Self {
             id: c.id.0,
@@ -421,7 +516,7 @@ impl CaseView {
             specimens,
             differential,
             draft,
-            versions: c.versions.iter().map(VersionView::of).collect(),
+            versions: c.versions.iter().map(VersionLine::of).collect(),
             actions: next_actions(c, role),
             counts: counts.iter().map(CountLine::of).collect(),
             can_count: role.may(Action::RecordDifferential)
@@ -465,9 +560,9 @@ fn next_actions(c: &CaseRecord, role: Role) -> Vec<NextAction> {
     }
     if can(Step::SignReport, Action::SignReport) && c.draft.is_some() {
         actions.push(NextAction {
-            label: "Sign report",
+            label: "Review and sign report",
             href: format!("/cases/{id}/report/sign"),
-            post: true,
+            post: false,
         });
     }
     if role.may(Action::IssueCheckInLink) && c.status >= CaseStatus::Performed {

@@ -31,6 +31,11 @@ pub enum StoreError {
         /// What was being saved.
         what: &'static str,
     },
+    /// The interpretive flags are not the ones the signer's page showed.
+    #[error(
+        "the interpretive flags have changed since the page was shown (a new count or new findings); review them and sign again"
+    )]
+    FlagsChanged,
     /// The pathway does not allow this step now.
     #[error(transparent)]
     Refused(#[from] TransitionRefused),

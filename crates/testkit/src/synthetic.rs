@@ -16,6 +16,7 @@
 //! Names are `Testpatient`/`Alex`, MRNs are `SYN-00001`, staff are "Synthetic …", and the clock
 //! is fixed at [`now`] (2026-11-24T09:00:00Z), so outputs are deterministic.
 
+use marrow_domain::aspirate::{Aspirate, AspirateInput};
 use marrow_domain::case::CaseStatus;
 use marrow_domain::ids::{CaseId, PatientId, UserId};
 use marrow_domain::morphology::Differential;
@@ -183,13 +184,90 @@ pub fn report_input() -> ReportInput<'static> {
     ReportInput {
         adequacy: "adequate",
         cellularity: "normocellular",
-        morphology: "Particulate, cellular aspirate. Granulopoiesis and erythropoiesis are normoblastic \
-                     with full maturation. Megakaryocytes are present in normal numbers with normal \
-                     morphology. No excess of blasts. No abnormal infiltrate.",
+        erythropoiesis: "Normoblastic with full maturation; no dysplasia.",
+        granulopoiesis: "Full maturation; no dysplasia. No excess of blasts.",
+        megakaryopoiesis: "Normal morphology.",
+        lymphoid: "Lymphocytes and plasma cells not increased.",
+        morphology: "Particulate, cellular aspirate. No abnormal infiltrate.",
+        granulomas: "not-seen",
+        organisms: "not-seen",
+        haemophagocytosis: "not-seen",
         interpretation: "Normal marrow aspirate. No evidence of a haematological neoplasm. \
                          (Synthetic test report.)",
         comment: "Correlate with the trephine biopsy report to follow.",
     }
+}
+
+/// The raw text of the aspirate findings: particulate, not haemodiluted, normocellular, normal
+/// megakaryocytes, iron 2+ from 9 particles.
+pub fn aspirate_input() -> AspirateInput<'static> {
+    AspirateInput {
+        particles: "adequate",
+        trail_cellularity: "normocellular",
+        particle_cellularity: "normocellular",
+        haemodilution: "none",
+        megakaryocytes: "normal",
+        iron_stain: "2",
+        ring_sideroblasts: "",
+        particles_examined_for_iron: "9",
+        comment: "",
+    }
+}
+
+/// The fields of [`report_input`] as (form/API name, value) pairs.
+pub fn report_fields() -> Vec<(&'static str, &'static str)> {
+    let r = report_input();
+    vec![
+        ("adequacy", r.adequacy),
+        ("cellularity", r.cellularity),
+        ("erythropoiesis", r.erythropoiesis),
+        ("granulopoiesis", r.granulopoiesis),
+        ("megakaryopoiesis", r.megakaryopoiesis),
+        ("lymphoid", r.lymphoid),
+        ("morphology", r.morphology),
+        ("granulomas", r.granulomas),
+        ("organisms", r.organisms),
+        ("haemophagocytosis", r.haemophagocytosis),
+        ("interpretation", r.interpretation),
+        ("comment", r.comment),
+    ]
+}
+
+/// [`report_fields`] as a JSON object (the API's draft and amendment bodies), with `extra`
+/// members added or replacing them.
+pub fn report_json(extra: serde_json::Value) -> serde_json::Value {
+    let mut body: serde_json::Map<String, serde_json::Value> = report_fields()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), serde_json::Value::from(v)))
+        .collect();
+    if let serde_json::Value::Object(extra) = extra {
+        body.extend(extra);
+    }
+    serde_json::Value::Object(body)
+}
+
+/// The fields of [`aspirate_input`] as (form/API name, value) pairs; blanks left out.
+pub fn aspirate_fields() -> Vec<(&'static str, &'static str)> {
+    let a = aspirate_input();
+    [
+        ("particles", a.particles),
+        ("trail_cellularity", a.trail_cellularity),
+        ("particle_cellularity", a.particle_cellularity),
+        ("haemodilution", a.haemodilution),
+        ("megakaryocytes", a.megakaryocytes),
+        ("iron_stain", a.iron_stain),
+        ("ring_sideroblasts", a.ring_sideroblasts),
+        ("particles_examined_for_iron", a.particles_examined_for_iron),
+        ("comment", a.comment),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .collect()
+}
+
+/// The aspirate findings of [`aspirate_input`].
+pub fn aspirate() -> Aspirate {
+    Aspirate::parse(&aspirate_input()).expect("the synthetic aspirate findings are valid")
 }
 
 /// A complete report that may be signed (see [`report_input`]).
@@ -282,12 +360,16 @@ pub async fn case_at(
             .await
             .expect("record the differential");
         store
+            .record_aspirate(case, &aspirate(), stamp(staff.technologist))
+            .await
+            .expect("record the aspirate findings");
+        store
             .save_report_draft(case, &report_content(), 0, stamp(staff.pathologist))
             .await
             .expect("save the report draft");
     }
     if reached(CaseStatus::Reported) {
-        store.sign_report(case, stamp(staff.pathologist)).await.expect("sign the report");
+        store.sign_report(case, None, stamp(staff.pathologist)).await.expect("sign the report");
     }
     if reached(CaseStatus::Amended) {
         let amended = ReportContent {
@@ -295,7 +377,7 @@ pub async fn case_at(
             ..report_content()
         };
         store
-            .amend_report(case, &amended, "Trephine result added.", stamp(staff.pathologist))
+            .amend_report(case, &amended, "Trephine result added.", None, stamp(staff.pathologist))
             .await
             .expect("amend the report");
     }

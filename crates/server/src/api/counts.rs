@@ -118,8 +118,7 @@ pub async fn finish_count(
         .store
         .finish_count(count.id, &differential, Stamp { by: user.0.id, at: state.clock.now() })
         .await?;
-    let rules = state.counting_rules().await?;
-    Ok(Json(CaseDto::of(&state.store.case(count.case_id).await?, &rules)))
+    super::handlers::case_json(&state, count.case_id).await
 }
 
 /// One stored event.

@@ -209,6 +209,32 @@ pub struct DifferentialBody {
     pub counts: BTreeMap<String, u32>,
 }
 
+/// The aspirate findings recorded beside the count (every vocabulary field must be answered).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AspirateBody {
+    /// absent, scanty or adequate
+    pub particles: String,
+    /// hypocellular, normocellular, hypercellular or not-assessable
+    pub trail_cellularity: String,
+    /// hypocellular, normocellular, hypercellular or not-assessable
+    pub particle_cellularity: String,
+    /// none, mild or marked
+    pub haemodilution: String,
+    /// absent, decreased, normal or increased
+    pub megakaryocytes: String,
+    /// not-performed, or the storage iron grade 0 to 6
+    pub iron_stain: String,
+    /// Ring sideroblasts, % of erythroblasts (only with an iron stain).
+    #[serde(default)]
+    pub ring_sideroblasts: Option<String>,
+    /// Particles examined for iron (only with an iron stain).
+    #[serde(default)]
+    pub particles_examined_for_iron: Option<u32>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
 /// A report draft save.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -220,8 +246,30 @@ pub struct DraftBody {
     pub adequacy: Option<String>,
     #[serde(default)]
     pub cellularity: Option<String>,
+    /// Erythropoiesis: maturation and dysplasia.
+    #[serde(default)]
+    pub erythropoiesis: Option<String>,
+    /// Granulopoiesis: maturation and dysplasia.
+    #[serde(default)]
+    pub granulopoiesis: Option<String>,
+    /// Megakaryocyte morphology and dysplasia.
+    #[serde(default)]
+    pub megakaryopoiesis: Option<String>,
+    /// Lymphocytes and plasma cells.
+    #[serde(default)]
+    pub lymphoid: Option<String>,
+    /// Other findings: abnormal or non-haemopoietic cells.
     #[serde(default)]
     pub morphology: Option<String>,
+    /// not-seen, present or not-assessable
+    #[serde(default)]
+    pub granulomas: Option<String>,
+    /// not-seen, present or not-assessable
+    #[serde(default)]
+    pub organisms: Option<String>,
+    /// not-seen, present or not-assessable
+    #[serde(default)]
+    pub haemophagocytosis: Option<String>,
     #[serde(default)]
     pub interpretation: Option<String>,
     #[serde(default)]
@@ -235,17 +283,104 @@ pub struct AmendBody {
     /// Why the report is amended (shown on the report).
     #[serde(default)]
     pub reason: String,
+    /// The flag codes the client showed the signer; when given and the flags differ now, the
+    /// amendment is refused with 409 so the version records what was shown.
+    #[serde(default)]
+    pub flags_shown: Option<Vec<String>>,
     #[serde(default)]
     pub adequacy: Option<String>,
     #[serde(default)]
     pub cellularity: Option<String>,
+    /// Erythropoiesis: maturation and dysplasia.
+    #[serde(default)]
+    pub erythropoiesis: Option<String>,
+    /// Granulopoiesis: maturation and dysplasia.
+    #[serde(default)]
+    pub granulopoiesis: Option<String>,
+    /// Megakaryocyte morphology and dysplasia.
+    #[serde(default)]
+    pub megakaryopoiesis: Option<String>,
+    /// Lymphocytes and plasma cells.
+    #[serde(default)]
+    pub lymphoid: Option<String>,
+    /// Other findings: abnormal or non-haemopoietic cells.
     #[serde(default)]
     pub morphology: Option<String>,
+    /// not-seen, present or not-assessable
+    #[serde(default)]
+    pub granulomas: Option<String>,
+    /// not-seen, present or not-assessable
+    #[serde(default)]
+    pub organisms: Option<String>,
+    /// not-seen, present or not-assessable
+    #[serde(default)]
+    pub haemophagocytosis: Option<String>,
     #[serde(default)]
     pub interpretation: Option<String>,
     #[serde(default)]
     pub comment: Option<String>,
 }
+
+/// Signing the draft.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignBody {
+    /// The flag codes the client showed the signer (see `report.flags`); when given and the
+    /// flags differ now, signing is refused with 409 so the version records what was shown.
+    #[serde(default)]
+    pub flags_shown: Option<Vec<String>>,
+}
+
+/// The written fields of a draft or an amendment, as the domain parses them.
+pub trait ReportFieldsBody {
+    /// Each field's raw text, blank when absent, in `ReportInput` order.
+    fn raw(&self) -> [&Option<String>; 12];
+
+    /// Parses the fields; errors name the field.
+    fn content(&self) -> Result<marrow_domain::report::ReportContent, marrow_domain::FieldError> {
+        let [a, c, e, g, m, l, o, gr, org, h, i, cm] =
+            self.raw().map(|v| v.as_deref().unwrap_or(""));
+        marrow_domain::report::ReportContent::parse(&marrow_domain::report::ReportInput {
+            adequacy: a,
+            cellularity: c,
+            erythropoiesis: e,
+            granulopoiesis: g,
+            megakaryopoiesis: m,
+            lymphoid: l,
+            morphology: o,
+            granulomas: gr,
+            organisms: org,
+            haemophagocytosis: h,
+            interpretation: i,
+            comment: cm,
+        })
+    }
+}
+
+macro_rules! report_fields_body {
+    ($t:ty) => {
+        impl ReportFieldsBody for $t {
+            fn raw(&self) -> [&Option<String>; 12] {
+                [
+                    &self.adequacy,
+                    &self.cellularity,
+                    &self.erythropoiesis,
+                    &self.granulopoiesis,
+                    &self.megakaryopoiesis,
+                    &self.lymphoid,
+                    &self.morphology,
+                    &self.granulomas,
+                    &self.organisms,
+                    &self.haemophagocytosis,
+                    &self.interpretation,
+                    &self.comment,
+                ]
+            }
+        }
+    };
+}
+report_fields_body!(DraftBody);
+report_fields_body!(AmendBody);
 
 /// One line of the case list.
 #[derive(Debug, Serialize, ToSchema)]
@@ -407,20 +542,57 @@ pub struct RecordedDifferentialDto {
 pub struct ContentDto {
     pub adequacy: Option<String>,
     pub cellularity: Option<String>,
+    pub erythropoiesis: Option<String>,
+    pub granulopoiesis: Option<String>,
+    pub megakaryopoiesis: Option<String>,
+    pub lymphoid: Option<String>,
     pub morphology: Option<String>,
+    pub granulomas: Option<String>,
+    pub organisms: Option<String>,
+    pub haemophagocytosis: Option<String>,
     pub interpretation: Option<String>,
     pub comment: Option<String>,
 }
 
 impl ContentDto {
     fn of(c: &marrow_domain::report::ReportContent) -> Self {
+        use marrow_domain::report::Finding;
         Self {
             adequacy: c.adequacy.map(|a| a.code().into()),
             cellularity: c.cellularity.map(|a| a.code().into()),
+            erythropoiesis: c.erythropoiesis.clone(),
+            granulopoiesis: c.granulopoiesis.clone(),
+            megakaryopoiesis: c.megakaryopoiesis.clone(),
+            lymphoid: c.lymphoid.clone(),
             morphology: c.morphology.clone(),
+            granulomas: c.granulomas.map(|f| Finding::code(f).into()),
+            organisms: c.organisms.map(|f| Finding::code(f).into()),
+            haemophagocytosis: c.haemophagocytosis.map(|f| Finding::code(f).into()),
             interpretation: c.interpretation.clone(),
             comment: c.comment.clone(),
         }
+    }
+}
+
+/// An interpretive flag: a prompt with its source, never a diagnosis.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagDto {
+    /// Stable code (e.g. `blasts`, `me-ratio-low`, `granulomas`).
+    pub kind: String,
+    pub text: String,
+    pub source: String,
+}
+
+impl FlagDto {
+    pub fn list(flags: &[marrow_domain::flags::Flag]) -> Vec<Self> {
+        flags
+            .iter()
+            .map(|f| Self {
+                kind: f.kind.code().into(),
+                text: f.text.clone(),
+                source: f.source.clone(),
+            })
+            .collect()
     }
 }
 
@@ -440,6 +612,8 @@ pub struct VersionDto {
     pub differential: DifferentialDto,
     /// Present on amendments.
     pub amendment_reason: Option<String>,
+    /// The flags shown to the pathologist when this version was signed.
+    pub flags: Vec<FlagDto>,
     pub signed: RecordedDto,
 }
 
@@ -450,6 +624,7 @@ impl VersionDto {
             content: ContentDto::of(&v.content),
             differential: DifferentialDto::of(&v.differential, &v.excluded),
             amendment_reason: v.amendment_reason.clone(),
+            flags: FlagDto::list(&v.flags),
             signed: RecordedDto::of(&v.signed_by, v.signed_at),
         }
     }
@@ -461,6 +636,9 @@ pub struct ReportDto {
     /// none, draft, signed or amended
     pub status: String,
     pub draft: Option<DraftDto>,
+    /// The flags the draft raises now (empty once signed): show them to the signer and send
+    /// their codes back as `flags_shown` when signing.
+    pub flags: Vec<FlagDto>,
     pub versions: Vec<VersionDto>,
 }
 
@@ -483,7 +661,7 @@ pub struct CaseDto {
 
 impl CaseDto {
     /// The case; its current differential is shown under the site's `rules`.
-    pub fn of(c: &CaseRecord, rules: &CountingRules) -> Self {
+    pub fn of(c: &CaseRecord, rules: &CountingRules, flags: &[marrow_domain::flags::Flag]) -> Self {
         let o = &c.order.value;
         let report_status = match (c.versions.len(), &c.draft) {
             (0, None) => "none",
@@ -565,6 +743,7 @@ impl CaseDto {
                     content: ContentDto::of(&d.content),
                     saved: RecordedDto::of(&d.by, d.at),
                 }),
+                flags: FlagDto::list(flags),
                 versions: c.versions.iter().map(VersionDto::of).collect(),
             },
         }

@@ -12,7 +12,7 @@ use marrow_domain::morphology::Differential;
 use marrow_domain::order::{Order, OrderInput};
 use marrow_domain::patient::{Patient, PatientInput};
 use marrow_domain::procedure::{ProcedureInput, ProcedureNote};
-use marrow_domain::report::{ReportContent, ReportInput, amendment_reason};
+use marrow_domain::report::amendment_reason;
 use marrow_domain::role::Action;
 use marrow_domain::safety::{MedicationInput, SafetyFacts, SafetyInput};
 use marrow_domain::time::Date;
@@ -25,15 +25,23 @@ use crate::auth::{ApiUser, require};
 use crate::error::{ApiError, AppError, ErrorBody};
 use crate::pages::path_id;
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(super) type ApiResult<T> = Result<T, ApiError>;
 
 fn stamp(state: &AppState, user: &ApiUser) -> Stamp {
     Stamp { by: user.0.id, at: state.clock.now() }
 }
 
-async fn case_json(state: &AppState, id: CaseId) -> ApiResult<Json<CaseDto>> {
+pub(super) async fn case_json(state: &AppState, id: CaseId) -> ApiResult<Json<CaseDto>> {
     let rules = state.counting_rules().await?;
-    Ok(Json(CaseDto::of(&state.store.case(id).await?, &rules)))
+    let record = state.store.case(id).await?;
+    // Flags matter while a draft awaits signature; a signed version carries its own.
+    let flags = match &record.draft {
+        Some(d) if record.versions.is_empty() => {
+            state.store.report_flags(id, Some(&d.content)).await?
+        }
+        _ => Vec::new(),
+    };
+    Ok(Json(CaseDto::of(&record, &rules, &flags)))
 }
 
 /// Who the token belongs to.
@@ -307,21 +315,36 @@ pub async fn record_differential(
     case_json(&state, id).await
 }
 
-fn content(
-    adequacy: &Option<String>,
-    cellularity: &Option<String>,
-    morphology: &Option<String>,
-    interpretation: &Option<String>,
-    comment: &Option<String>,
-) -> Result<ReportContent, AppError> {
-    ReportContent::parse(&ReportInput {
-        adequacy: adequacy.as_deref().unwrap_or(""),
-        cellularity: cellularity.as_deref().unwrap_or(""),
-        morphology: morphology.as_deref().unwrap_or(""),
-        interpretation: interpretation.as_deref().unwrap_or(""),
-        comment: comment.as_deref().unwrap_or(""),
-    })
-    .map_err(AppError::Input)
+/// Records (or, while in the lab, replaces) the aspirate findings: particles, cellularity,
+/// haemodilution, megakaryocytes and the iron stain. A report cannot be signed without them.
+#[utoipa::path(put, path = "/api/v1/cases/{id}/aspirate", tag = "cases", security(("bearer" = [])), request_body = AspirateBody,
+    params(("id" = i64, Path, description = "Case id")),
+    responses((status = 200, body = CaseDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn record_aspirate(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<AspirateBody>,
+) -> ApiResult<Json<CaseDto>> {
+    require(&user.0, Action::RecordDifferential)?;
+    let id = CaseId(path_id(&id, "case")?);
+    let examined = body.particles_examined_for_iron.map(|n| n.to_string()).unwrap_or_default();
+    let aspirate =
+        marrow_domain::aspirate::Aspirate::parse(&marrow_domain::aspirate::AspirateInput {
+            particles: &body.particles,
+            trail_cellularity: &body.trail_cellularity,
+            particle_cellularity: &body.particle_cellularity,
+            haemodilution: &body.haemodilution,
+            megakaryocytes: &body.megakaryocytes,
+            iron_stain: &body.iron_stain,
+            ring_sideroblasts: body.ring_sideroblasts.as_deref().unwrap_or(""),
+            particles_examined_for_iron: &examined,
+            comment: body.comment.as_deref().unwrap_or(""),
+        })
+        .map_err(AppError::Input)?;
+    state.store.record_aspirate(id, &aspirate, stamp(&state, &user)).await?;
+    case_json(&state, id).await
 }
 
 /// Saves the report draft, refusing a save based on an old revision.
@@ -337,13 +360,7 @@ pub async fn save_draft(
 ) -> ApiResult<Json<CaseDto>> {
     require(&user.0, Action::DraftReport)?;
     let id = CaseId(path_id(&id, "case")?);
-    let content = content(
-        &body.adequacy,
-        &body.cellularity,
-        &body.morphology,
-        &body.interpretation,
-        &body.comment,
-    )?;
+    let content = body.content().map_err(AppError::Input)?;
     state
         .store
         .save_report_draft(id, &content, body.expected_revision, stamp(&state, &user))
@@ -352,7 +369,7 @@ pub async fn save_draft(
 }
 
 /// Signs the draft (pathologists only). Signing freezes version 1.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/report/sign", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/cases/{id}/report/sign", tag = "reports", security(("bearer" = [])), request_body(content = SignBody, description = "Optional"),
     params(("id" = i64, Path, description = "Case id")),
     responses((status = 200, body = CaseDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "Already signed, or the draft is incomplete", body = ErrorBody)))]
@@ -360,10 +377,12 @@ pub async fn sign_report(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
+    JsonBody(body): JsonBody<SignBody>,
 ) -> ApiResult<Json<CaseDto>> {
     require(&user.0, Action::SignReport)?;
     let id = CaseId(path_id(&id, "case")?);
-    state.store.sign_report(id, stamp(&state, &user)).await?;
+    let shown = body.flags_shown;
+    state.store.sign_report(id, shown.as_deref(), stamp(&state, &user)).await?;
     case_json(&state, id).await
 }
 
@@ -381,14 +400,9 @@ pub async fn amend_report(
     require(&user.0, Action::AmendReport)?;
     let id = CaseId(path_id(&id, "case")?);
     amendment_reason(&body.reason).map_err(AppError::Input)?;
-    let content = content(
-        &body.adequacy,
-        &body.cellularity,
-        &body.morphology,
-        &body.interpretation,
-        &body.comment,
-    )?;
-    state.store.amend_report(id, &content, &body.reason, stamp(&state, &user)).await?;
+    let content = body.content().map_err(AppError::Input)?;
+    let shown = body.flags_shown.as_deref();
+    state.store.amend_report(id, &content, &body.reason, shown, stamp(&state, &user)).await?;
     case_json(&state, id).await
 }
 

@@ -23,7 +23,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         if bytes.len() > MAX_BODY {
             return Err(AppError::Input(FieldError::new("body", "is larger than 256 KiB")).into());
         }
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        // An empty body is an empty object, so endpoints whose members are all optional (sign)
+        // take a bare POST; required members are still named when missing.
+        let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
+        let mut de = serde_json::Deserializer::from_slice(bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();

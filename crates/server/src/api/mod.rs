@@ -4,6 +4,7 @@
 
 mod counts;
 mod dto;
+mod exports;
 mod handlers;
 mod json;
 
@@ -25,9 +26,10 @@ use crate::AppState;
         handlers::list_patients, handlers::create_patient, handlers::get_patient,
         handlers::list_cases, handlers::place_order, handlers::get_case,
         handlers::record_safety_check, handlers::record_procedure, handlers::receive_specimens,
-        handlers::record_differential, handlers::save_draft, handlers::sign_report,
+        handlers::record_differential, handlers::record_aspirate, handlers::save_draft, handlers::sign_report,
         handlers::amend_report, handlers::get_report_version,
         counts::start_count, counts::get_count, counts::post_events, counts::list_events, counts::finish_count,
+        exports::case_fhir, exports::case_hl7, exports::bulk_export, exports::outbox,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
@@ -36,6 +38,7 @@ use crate::AppState;
         (name = "cases", description = "One BMA episode, step by step"),
         (name = "reports", description = "Drafts, sign-out and amendments"),
         (name = "counter", description = "The keyboard differential counter: every key press an event"),
+        (name = "exports", description = "Signed reports as FHIR R4 and HL7 v2.5.1; the HL7 outbox"),
     )
 )]
 pub struct ApiDoc;
@@ -62,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/cases/{id}/procedure", post(handlers::record_procedure))
         .route("/api/v1/cases/{id}/specimens/receive", post(handlers::receive_specimens))
         .route("/api/v1/cases/{id}/differential", put(handlers::record_differential))
+        .route("/api/v1/cases/{id}/aspirate", put(handlers::record_aspirate))
         .route("/api/v1/cases/{id}/report/draft", put(handlers::save_draft))
         .route("/api/v1/cases/{id}/report/sign", post(handlers::sign_report))
         .route("/api/v1/cases/{id}/report/amendments", post(handlers::amend_report))
@@ -70,6 +74,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/counts/{id}", get(counts::get_count))
         .route("/api/v1/counts/{id}/events", post(counts::post_events).get(counts::list_events))
         .route("/api/v1/counts/{id}/finish", post(counts::finish_count))
+        .route("/api/v1/cases/{id}/fhir", get(exports::case_fhir))
+        .route("/api/v1/cases/{id}/hl7", get(exports::case_hl7))
+        .route("/api/v1/fhir/export", get(exports::bulk_export))
+        .route("/api/v1/hl7/outbox", get(exports::outbox))
         .fallback(fallback)
 }
 

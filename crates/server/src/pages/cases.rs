@@ -12,6 +12,7 @@ use super::{page, path_id};
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::{AppError, PageError};
+use crate::report::ReportParts;
 use crate::views::{CaseRow, CaseView, HistoryLine, Nav, PatientBanner, VersionView};
 
 #[derive(Template)]
@@ -37,6 +38,8 @@ struct VersionPage {
     case_id: i64,
     patient: PatientBanner,
     indication: String,
+    clinical_details: String,
+    requested_by: String,
     site: String,
     report: VersionView,
     latest: i64,
@@ -127,17 +130,22 @@ pub async fn report_version(
     let wanted = path_id(&version, "report version")?;
     let record = state.store.case(id).await?;
     let found = super::signed_version(&record, wanted)?;
+    let previous = record.versions.iter().rev().find(|v| v.version < found.version);
     let site = record.procedure.as_ref().map_or_else(
         || "not recorded".to_owned(),
         |p| format!("{}, {}", p.value.site.label(), p.value.side.label().to_lowercase()),
     );
+    let parts = ReportParts::of(&record);
+    let report = parts.report(&record, found);
     page(&VersionPage {
         nav: Nav::of(&staff),
         case_id: id.0,
         patient: PatientBanner::of(&record.patient, Date::of(state.clock.now())),
         indication: record.order.value.indication.to_string(),
+        clinical_details: record.order.value.clinical_details.clone().unwrap_or_default(),
+        requested_by: format!("{}, {}", record.order.by.display_name, record.order.at),
         site,
-        report: VersionView::of(found),
+        report: VersionView::of(&report, previous),
         latest: record.versions.last().map_or(0, |v| v.version),
         all_versions: record.versions.iter().map(|v| v.version).collect(),
     })
@@ -155,19 +163,51 @@ pub async fn report_text(
     let wanted = path_id(&version, "report version")?;
     let record = state.store.case(id).await?;
     let found = super::signed_version(&record, wanted)?;
-    let text = marrow_interop::report_text::render(&marrow_interop::report_text::SignedReport {
-        rules: &found.excluded,
-        case_id: id,
-        patient: &record.patient.patient,
-        order: &record.order.value,
-        procedure: record.procedure.as_ref().map(|p| &p.value),
-        version: found.version,
-        content: &found.content,
-        differential: &found.differential,
-        amendment_reason: found.amendment_reason.as_deref(),
-        signed_by: &found.signed_by.display_name,
-        signed_at: found.signed_at,
-        latest_version: record.versions.last().map_or(found.version, |v| v.version),
-    });
+    let parts = ReportParts::of(&record);
+    let text = marrow_interop::report_text::render(&parts.report(&record, found));
     Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct PdfQuery {
+    #[serde(default)]
+    paper: String,
+}
+
+/// The signed version as a PDF (`?paper=a4`, the default, or `letter`).
+pub async fn report_pdf(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, version)): Path<(String, String)>,
+    Query(q): Query<PdfQuery>,
+) -> Result<Response, PageError> {
+    use axum::response::IntoResponse;
+    use marrow_interop::report_pdf::PaperSize;
+    staff.require(Action::ViewClinicalRecords)?;
+    let paper = match q.paper.trim() {
+        "" | "a4" => PaperSize::A4,
+        "letter" => PaperSize::Letter,
+        other => {
+            return Err(AppError::Input(marrow_domain::FieldError::new(
+                "paper",
+                format!("{other:?} is not one of: a4, letter"),
+            ))
+            .into());
+        }
+    };
+    let id = CaseId(path_id(&id, "case")?);
+    let wanted = path_id(&version, "report version")?;
+    let record = state.store.case(id).await?;
+    let found = super::signed_version(&record, wanted)?;
+    let parts = ReportParts::of(&record);
+    let pdf = marrow_interop::report_pdf::render(&parts.report(&record, found), paper);
+    let disposition = format!("inline; filename=\"marrow-case-{}-v{}.pdf\"", id.0, found.version);
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        pdf,
+    )
+        .into_response())
 }

@@ -6,6 +6,7 @@ mod aspirate;
 mod cases;
 pub(crate) mod checkin;
 mod counter;
+mod interfaces;
 mod lab;
 mod patients;
 mod session;
@@ -44,10 +45,11 @@ pub fn router() -> Router<AppState> {
             get(steps::differential_form).post(steps::differential_save),
         )
         .route("/cases/{id}/report", get(steps::draft_form).post(steps::draft_save))
-        .route("/cases/{id}/report/sign", post(steps::sign))
+        .route("/cases/{id}/report/sign", get(steps::sign_form).post(steps::sign))
         .route("/cases/{id}/report/amend", get(steps::amend_form).post(steps::amend_save))
         .route("/cases/{id}/report/versions/{version}", get(cases::report_version))
         .route("/cases/{id}/report/versions/{version}/text", get(cases::report_text))
+        .route("/cases/{id}/report/versions/{version}/pdf", get(cases::report_pdf))
         .route("/admin/users", get(admin::users).post(admin::create_user))
         .route("/admin/settings", get(admin::settings).post(admin::save_settings))
         .route("/admin/settings/safety", post(admin::save_safety_settings))
@@ -56,6 +58,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/checkin-link", post(checkin::create_link))
         .route("/cases/{id}/labels.pdf", get(lab::labels))
         .route("/lab/receive", get(lab::receive_page).post(lab::receive_scanned))
+        .route("/interfaces/hl7", get(interfaces::hl7_outbox))
         .route("/checkin/{token}", get(checkin::form).post(checkin::submit))
         .route("/checkin/{token}/sheet.pdf", get(checkin::sheet_pdf))
         .route("/cases/{id}/discharge", post(checkin::discharge))

@@ -9,10 +9,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use marrow_domain::FieldError;
 use marrow_domain::case::{Step, advance};
+use marrow_domain::flags::Flag;
 use marrow_domain::ids::CaseId;
 use marrow_domain::morphology::{CellClass, Differential};
 use marrow_domain::procedure::{Position, ProcedureInput, ProcedureNote, Sedation, Side, Site};
-use marrow_domain::report::{Adequacy, Cellularity, ReportContent, ReportInput, amendment_reason};
+use marrow_domain::report::{
+    Adequacy, Cellularity, Finding, ReportContent, ReportInput, amendment_reason,
+};
 use marrow_domain::role::Action;
 use marrow_domain::safety::{DrugClass, MedicationInput, SafetyFacts, SafetyInput};
 use marrow_domain::safety_rules::{
@@ -99,6 +102,22 @@ struct ReportPage {
     amend: bool,
     adequacies: &'static [Adequacy],
     cellularities: &'static [Cellularity],
+    findings: &'static [Finding],
+    /// The interpretive flags for the content as last saved (or signed), with their sources.
+    flags: Vec<(String, String)>,
+    /// Their codes, posted back when signing so the version records what was shown.
+    flags_shown: String,
+}
+
+#[derive(Template)]
+#[template(path = "sign_review.html")]
+struct SignPage {
+    nav: Nav,
+    case: CaseHeader,
+    fields: Vec<(&'static str, String)>,
+    flags: Vec<(String, String)>,
+    flags_shown: String,
+    error: String,
 }
 
 /// Loads a case for a step, refusing with 403 (role) or 409 (status) before any form is shown.
@@ -508,7 +527,13 @@ pub async fn differential_save(
 
 // ---- report ---------------------------------------------------------------------------------
 
-fn report_page(staff: &Staff, case: CaseHeader, form: FormState, amend: bool) -> ReportPage {
+fn report_page(
+    staff: &Staff,
+    case: CaseHeader,
+    form: FormState,
+    amend: bool,
+    flags: &[Flag],
+) -> ReportPage {
     ReportPage {
         nav: Nav::of(staff),
         case,
@@ -516,16 +541,53 @@ fn report_page(staff: &Staff, case: CaseHeader, form: FormState, amend: bool) ->
         amend,
         adequacies: Adequacy::ALL,
         cellularities: Cellularity::ALL,
+        findings: Finding::ALL,
+        flags: flags.iter().map(|f| (f.text.clone(), f.source.clone())).collect(),
+        flags_shown: flag_codes(flags),
     }
+}
+
+/// The codes of the flags a page shows, comma-separated, for the hidden `flags_shown` field.
+fn flag_codes(flags: &[Flag]) -> String {
+    flags.iter().map(|f| f.kind.code()).collect::<Vec<_>>().join(",")
+}
+
+/// The `flags_shown` field of a sign or amend form; absent when the form did not carry it.
+fn shown_from(form: &FormValues) -> Option<Vec<String>> {
+    form.contains("flags_shown").then(|| {
+        form.get("flags_shown")
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
 }
 
 fn content_values(content: &ReportContent) -> FormValues {
     let mut values = FormValues::default();
-    values.set("adequacy", content.adequacy.map(Adequacy::code).unwrap_or(""));
-    values.set("cellularity", content.cellularity.map(Cellularity::code).unwrap_or(""));
-    values.set("morphology", content.morphology.clone().unwrap_or_default());
-    values.set("interpretation", content.interpretation.clone().unwrap_or_default());
-    values.set("comment", content.comment.clone().unwrap_or_default());
+    let codes = [
+        ("adequacy", content.adequacy.map(Adequacy::code)),
+        ("cellularity", content.cellularity.map(Cellularity::code)),
+        ("granulomas", content.granulomas.map(Finding::code)),
+        ("organisms", content.organisms.map(Finding::code)),
+        ("haemophagocytosis", content.haemophagocytosis.map(Finding::code)),
+    ];
+    for (name, code) in codes {
+        values.set(name, code.unwrap_or(""));
+    }
+    let texts = [
+        ("erythropoiesis", &content.erythropoiesis),
+        ("granulopoiesis", &content.granulopoiesis),
+        ("megakaryopoiesis", &content.megakaryopoiesis),
+        ("lymphoid", &content.lymphoid),
+        ("morphology", &content.morphology),
+        ("interpretation", &content.interpretation),
+        ("comment", &content.comment),
+    ];
+    for (name, text) in texts {
+        values.set(name, text.clone().unwrap_or_default());
+    }
     values
 }
 
@@ -533,7 +595,14 @@ fn content_from(form: &FormValues) -> Result<ReportContent, FieldError> {
     ReportContent::parse(&ReportInput {
         adequacy: form.get("adequacy"),
         cellularity: form.get("cellularity"),
+        erythropoiesis: form.get("erythropoiesis"),
+        granulopoiesis: form.get("granulopoiesis"),
+        megakaryopoiesis: form.get("megakaryopoiesis"),
+        lymphoid: form.get("lymphoid"),
         morphology: form.get("morphology"),
+        granulomas: form.get("granulomas"),
+        organisms: form.get("organisms"),
+        haemophagocytosis: form.get("haemophagocytosis"),
         interpretation: form.get("interpretation"),
         comment: form.get("comment"),
     })
@@ -555,7 +624,8 @@ pub async fn draft_form(
         },
     };
     values.set("revision", record.draft.as_ref().map_or(0, |d| d.revision).to_string());
-    page(&report_page(&staff, header, FormState::new(values), false))
+    let flags = state.store.report_flags(record.id, content_from(&values).ok().as_ref()).await?;
+    page(&report_page(&staff, header, FormState::new(values), false, &flags))
 }
 
 pub async fn draft_save(
@@ -571,7 +641,7 @@ pub async fn draft_save(
             let e = FieldError::new("revision", "is missing; reload the page");
             return refused(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &report_page(&staff, header, FormState::with_error(form.clone(), e), false),
+                &report_page(&staff, header, FormState::with_error(form.clone(), e), false, &[]),
             );
         }
     };
@@ -580,37 +650,102 @@ pub async fn draft_save(
         Err(e) => {
             return refused(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &report_page(&staff, header, FormState::with_error(form.clone(), e), false),
+                &report_page(&staff, header, FormState::with_error(form.clone(), e), false, &[]),
             );
         }
     };
     match state.store.save_report_draft(record.id, &content, revision, stamp(&state, &staff)).await
     {
-        Ok(_) => Ok(see_other(&format!("/cases/{}", record.id))),
+        // Back to the form, which shows the flags for what was just saved.
+        Ok(_) => Ok(see_other(&format!("/cases/{}/report?saved=1", record.id))),
         Err(e @ StoreError::StaleWrite { .. }) => {
             // Keep what this person typed, and say why it was not saved.
             let error = FieldError::new(
                 "report",
                 format!("not saved: {e}. Your text is still below; copy it before reloading."),
             );
+            let flags = state.store.report_flags(record.id, Some(&content)).await?;
             refused(
                 StatusCode::CONFLICT,
-                &report_page(&staff, header, FormState::with_error(form.clone(), error), false),
+                &report_page(
+                    &staff,
+                    header,
+                    FormState::with_error(form.clone(), error),
+                    false,
+                    &flags,
+                ),
             )
         }
         Err(e) => Err(e.into()),
     }
 }
 
+fn sign_page(
+    staff: &Staff,
+    header: CaseHeader,
+    record: &CaseRecord,
+    flags: &[Flag],
+    error: String,
+) -> SignPage {
+    SignPage {
+        nav: Nav::of(staff),
+        case: header,
+        fields: record
+            .draft
+            .as_ref()
+            .map(|d| {
+                d.content
+                    .fields()
+                    .into_iter()
+                    .map(|f| (f.heading, f.text.unwrap_or_else(|| "(blank)".to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        flags: flags.iter().map(|f| (f.text.clone(), f.source.clone())).collect(),
+        flags_shown: flag_codes(flags),
+        error,
+    }
+}
+
+/// "Review and sign": the draft and the flags it raises, then the signature. The flags on this
+/// page are posted back, so the signed version records what the pathologist saw.
+pub async fn sign_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let (record, header) =
+        case_for(&state, &staff, &id, Action::SignReport, Step::SignReport).await?;
+    let flags =
+        state.store.report_flags(record.id, record.draft.as_ref().map(|d| &d.content)).await?;
+    page(&sign_page(&staff, header, &record, &flags, String::new()))
+}
+
 pub async fn sign(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    StaffForm { staff, .. }: StaffForm,
+    StaffForm { staff, form }: StaffForm,
 ) -> Result<Response, PageError> {
-    let (record, _) = case_for(&state, &staff, &id, Action::SignReport, Step::SignReport).await?;
-    let version = state.store.sign_report(record.id, stamp(&state, &staff)).await?;
-    tracing::info!(case_id = record.id.0, version, "report signed");
-    Ok(see_other(&format!("/cases/{}/report/versions/{version}", record.id)))
+    let (record, header) =
+        case_for(&state, &staff, &id, Action::SignReport, Step::SignReport).await?;
+    let shown = shown_from(&form);
+    match state.store.sign_report(record.id, shown.as_deref(), stamp(&state, &staff)).await {
+        Ok(version) => {
+            tracing::info!(case_id = record.id.0, version, "report signed");
+            Ok(see_other(&format!("/cases/{}/report/versions/{version}", record.id)))
+        }
+        Err(e @ (StoreError::FlagsChanged | StoreError::SignRefused(_))) => {
+            let flags = state
+                .store
+                .report_flags(record.id, record.draft.as_ref().map(|d| &d.content))
+                .await?;
+            refused(
+                StatusCode::CONFLICT,
+                &sign_page(&staff, header, &record, &flags, e.to_string()),
+            )
+        }
+        Err(e) => Err(AppError::from(e).into()),
+    }
 }
 
 pub async fn amend_form(
@@ -620,8 +755,10 @@ pub async fn amend_form(
 ) -> Result<Response, PageError> {
     let (record, header) =
         case_for(&state, &staff, &id, Action::AmendReport, Step::AmendReport).await?;
-    let values = record.current_report().map(|v| content_values(&v.content)).unwrap_or_default();
-    page(&report_page(&staff, header, FormState::new(values), true))
+    let current = record.current_report();
+    let values = current.map(|v| content_values(&v.content)).unwrap_or_default();
+    let flags = current.map(|v| v.flags.clone()).unwrap_or_default();
+    page(&report_page(&staff, header, FormState::new(values), true, &flags))
 }
 
 pub async fn amend_save(
@@ -637,21 +774,37 @@ pub async fn amend_save(
         Err(e) => {
             return refused(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &report_page(&staff, header, FormState::with_error(form.clone(), e), true),
+                &report_page(&staff, header, FormState::with_error(form.clone(), e), true, &[]),
             );
         }
     };
+    let shown = shown_from(&form);
     match state
         .store
-        .amend_report(record.id, &content, form.get("reason"), stamp(&state, &staff))
+        .amend_report(
+            record.id,
+            &content,
+            form.get("reason"),
+            shown.as_deref(),
+            stamp(&state, &staff),
+        )
         .await
     {
         Ok(version) => Ok(see_other(&format!("/cases/{}/report/versions/{version}", record.id))),
-        Err(StoreError::SignRefused(e)) => {
-            let error = FieldError::new("report", e.to_string());
+        Err(e @ (StoreError::SignRefused(_) | StoreError::FlagsChanged)) => {
+            // The amended wording raises these flags; show them and let the pathologist
+            // sign again having seen them.
+            let field = match &e {
+                StoreError::SignRefused(r) => r.field(),
+                _ => "flags_shown",
+            };
+            let error = FieldError::new(field, e.to_string());
+            let flags = state.store.report_flags(record.id, Some(&content)).await?;
+            let mut form = form.clone();
+            form.set("flags_shown", flag_codes(&flags));
             refused(
                 StatusCode::CONFLICT,
-                &report_page(&staff, header, FormState::with_error(form.clone(), error), true),
+                &report_page(&staff, header, FormState::with_error(form, error), true, &flags),
             )
         }
         Err(e) => Err(AppError::from(e).into()),
@@ -662,7 +815,7 @@ pub async fn amend_save(
 /// haemodilution (clinical reference §1.5), cellularity from the particles, and a morphology
 /// line for megakaryocytes and the iron stain. The pathologist edits all of it.
 fn draft_from_aspirate(a: &marrow_domain::aspirate::Aspirate) -> FormValues {
-    use marrow_domain::aspirate::{Haemodilution, IronStain, Particles};
+    use marrow_domain::aspirate::{Haemodilution, Particles};
     let mut values = FormValues::default();
     let adequacy = match (a.particles, a.haemodilution) {
         (Particles::Absent, _) => Adequacy::Aparticulate,
@@ -672,24 +825,11 @@ fn draft_from_aspirate(a: &marrow_domain::aspirate::Aspirate) -> FormValues {
     };
     values.set("adequacy", adequacy.code());
     values.set("cellularity", a.particle_cellularity.code());
-    let mut lines = vec![format!("Megakaryocytes: {}.", a.megakaryocytes.label().to_lowercase())];
-    match a.iron {
-        IronStain::NotPerformed => lines.push("Iron stain: not performed.".to_owned()),
-        IronStain::Performed { grade, ring_sideroblasts, particles_examined } => {
-            let mut line = format!("Iron stain: storage iron grade {grade}");
-            if let Some(n) = particles_examined {
-                line.push_str(&format!(" ({n} particles examined)"));
-            }
-            if let Some(r) = ring_sideroblasts {
-                line.push_str(&format!("; ring sideroblasts {r} % of erythroblasts"));
-            }
-            line.push('.');
-            lines.push(line);
-            for warning in a.iron.warnings() {
-                lines.push(format!("Note: {warning}."));
-            }
-        }
-    }
+    // Megakaryocyte numbers and the iron stain are signed with the report as aspirate findings;
+    // the first draft repeats the numbers so the morphology text starts from them, and any
+    // iron-stain caveat, which the pathologist must weigh.
+    values.set("megakaryopoiesis", format!("{} in number.", a.megakaryocytes.label()));
+    let mut lines: Vec<String> = a.iron.warnings().iter().map(|w| format!("Note: {w}.")).collect();
     if let Some(comment) = &a.comment {
         lines.push(comment.clone());
     }

@@ -95,15 +95,26 @@ fn api_call(step: Step, patient: i64, case: i64, n: u32) -> (&'static str, Strin
         Step::Draft => (
             "PUT",
             format!("{c}/report/draft"),
-            json!({"expected_revision": 1, "interpretation": "Edited."}),
+            synthetic::report_json(json!({"expected_revision": 1, "interpretation": "Edited."})),
         ),
         Step::Sign => ("POST", format!("{c}/report/sign"), json!({})),
         Step::Amend => (
             "POST",
             format!("{c}/report/amendments"),
-            json!({"reason": "Added result", "adequacy": "adequate", "cellularity": "normocellular", "interpretation": "Amended."}),
+            synthetic::report_json(json!({"reason": "Added result", "interpretation": "Amended."})),
         ),
     }
+}
+
+/// The synthetic report's form fields, with `changes` replacing some.
+fn report_form(changes: &[(&str, &str)]) -> Vec<(String, String)> {
+    synthetic::report_fields()
+        .into_iter()
+        .map(|(k, v)| {
+            let v = changes.iter().find(|(c, _)| *c == k).map_or(v, |(_, new)| *new);
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
 }
 
 fn page_call(step: Step, patient: i64, case: i64, n: u32) -> (String, Vec<(String, String)>) {
@@ -161,20 +172,17 @@ fn page_call(step: Step, patient: i64, case: i64, n: u32) -> (String, Vec<(Strin
                 ("count.polychromatic-erythroblasts", "100".into()),
             ]),
         ),
-        Step::Draft => (
-            format!("{c}/report"),
-            f(&[("revision", "1".into()), ("interpretation", "Edited.".into())]),
-        ),
+        Step::Draft => (format!("{c}/report"), {
+            let mut fields = report_form(&[("interpretation", "Edited.")]);
+            fields.push(("revision".to_owned(), "1".to_owned()));
+            fields
+        }),
         Step::Sign => (format!("{c}/report/sign"), vec![]),
-        Step::Amend => (
-            format!("{c}/report/amend"),
-            f(&[
-                ("reason", "Added result".into()),
-                ("adequacy", "adequate".into()),
-                ("cellularity", "normocellular".into()),
-                ("interpretation", "Amended.".into()),
-            ]),
-        ),
+        Step::Amend => (format!("{c}/report/amend"), {
+            let mut fields = report_form(&[("interpretation", "Amended.")]);
+            fields.push(("reason".to_owned(), "Added result".to_owned()));
+            fields
+        }),
     }
 }
 

@@ -155,6 +155,11 @@ async fn the_openapi_document_is_3_1_and_lists_every_api_route() {
         ("/api/v1/counts/{id}/events", "post"),
         ("/api/v1/counts/{id}/events", "get"),
         ("/api/v1/counts/{id}/finish", "post"),
+        ("/api/v1/cases/{id}/aspirate", "put"),
+        ("/api/v1/cases/{id}/fhir", "get"),
+        ("/api/v1/cases/{id}/hl7", "get"),
+        ("/api/v1/fhir/export", "get"),
+        ("/api/v1/hl7/outbox", "get"),
     ];
     for (path, method) in expected {
         let op = &doc["paths"][path][method];

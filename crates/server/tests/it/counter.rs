@@ -281,10 +281,12 @@ async fn aspirate_quality_fields_are_recorded_beside_the_count_and_prefill_the_f
     let draft = tech.get(&format!("/cases/{case}/report")).await;
     assert!(draft.html.contains("<option value=\"adequate\" selected>"), "{}", draft.html);
     assert!(draft.html.contains("<option value=\"hypercellular\" selected>"));
+    assert!(draft.html.contains("Increased in number."), "{}", draft.html);
     assert!(
-        draft.html.contains("Megakaryocytes: increased.")
-            && draft.html.contains("Iron stain: storage iron grade 0 (4 particles examined).")
+        draft.html.contains("iron absent is unreliable from 4 particles"),
+        "the iron-stain caveat reaches the pathologist's first draft"
     );
+    assert!(draft.html.contains("Occasional dysplastic megakaryocytes."));
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 use marrow_domain::case::CaseStatus;
 use marrow_domain::role::Role;
 use marrow_testkit::app::snapshot;
-use marrow_testkit::synthetic::{Staff, case_at};
+use marrow_testkit::synthetic::{self, Staff, case_at};
 use serde_json::json;
 
 use crate::sqlite_app;
@@ -53,7 +53,9 @@ async fn a_signed_report_cannot_be_changed_in_place() {
     let r = pathologist
         .post(
             &format!("{path}/report/amendments"),
-            &json!({"reason": "Clarified", "adequacy": "adequate", "cellularity": "normocellular", "interpretation": "Clarified wording."}),
+            &synthetic::report_json(
+                json!({"reason": "Clarified", "interpretation": "Clarified wording."}),
+            ),
         )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.json);

@@ -3,7 +3,8 @@
 
 use marrow_domain::role::Role;
 use marrow_testkit::TestApp;
-use serde_json::json;
+use marrow_testkit::synthetic;
+use serde_json::{Value, json};
 
 use crate::sqlite_app;
 
@@ -94,7 +95,25 @@ async fn api_story(app: &TestApp) {
     // ICSH M:E: (10 + 150 + 60) / 90
     assert!((d["me_ratio"].as_f64().unwrap() - 220.0 / 90.0).abs() < 1e-9);
 
+    let aspirate: serde_json::Map<String, Value> = synthetic::aspirate_fields()
+        .into_iter()
+        .map(|(k, v)| {
+            let value = if k == "particles_examined_for_iron" { json!(9) } else { json!(v) };
+            (k.to_owned(), value)
+        })
+        .collect();
+    let r = technologist.put(&format!("{case}/aspirate"), &Value::Object(aspirate)).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+
+    // Exports carry signed reports only: a draft is refused with a sentence saying so.
+    let r = clinician.get(&format!("{case}/fhir")).await;
+    assert_eq!(r.status, 409, "{:?}", r.json);
+    assert!(r.json["error"].as_str().unwrap().contains("no signed report"), "{:?}", r.json);
+
     let draft = json!({"expected_revision": 0, "adequacy": "adequate", "cellularity": "hypocellular",
+                       "erythropoiesis": "Normoblastic.", "granulopoiesis": "Full maturation.",
+                       "megakaryopoiesis": "Normal forms.", "granulomas": "not-seen",
+                       "organisms": "not-seen", "haemophagocytosis": "not-seen",
                        "morphology": "Reduced trilineage haemopoiesis.",
                        "interpretation": "Hypocellular marrow without excess blasts.",
                        "comment": "Correlate with trephine."});
@@ -102,18 +121,36 @@ async fn api_story(app: &TestApp) {
     assert_eq!(r.status, 200, "{:?}", r.json);
     assert_eq!(r.json["report"]["status"], "draft");
     assert_eq!(r.json["report"]["draft"]["revision"], 1);
+    // Lymphocytes 38 % and monocytes 12 % are above the Iowa intervals: the draft raises those
+    // flags, each with its source.
+    let flags: Vec<String> = r.json["report"]["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(flags, ["monocytes-increased", "lymphocytes-increased"], "{:?}", r.json["report"]);
 
-    let r = pathologist.post(&format!("{case}/report/sign"), &json!({})).await;
+    // A signer who was shown no flags is refused; one who saw them signs, and the version
+    // records them.
+    let r = pathologist.post(&format!("{case}/report/sign"), &json!({"flags_shown": []})).await;
+    assert_eq!(r.status, 409, "{:?}", r.json);
+    assert_eq!(r.json["field"], "flags_shown");
+    let r = pathologist.post(&format!("{case}/report/sign"), &json!({"flags_shown": flags})).await;
     assert_eq!(r.status, 200, "{:?}", r.json);
     assert_eq!(r.json["status"], "reported");
     let signed_v1 = r.json["report"]["versions"][0].clone();
     assert_eq!(signed_v1["version"], 1);
     assert_eq!(signed_v1["differential"]["total"], 500);
+    assert_eq!(signed_v1["flags"].as_array().unwrap().len(), 2);
 
     let r = pathologist
         .post(
             &format!("{case}/report/amendments"),
             &json!({"reason": "Trephine reviewed", "adequacy": "adequate", "cellularity": "hypocellular",
+                    "erythropoiesis": "Normoblastic.", "granulopoiesis": "Full maturation.",
+                    "megakaryopoiesis": "Normal forms.", "granulomas": "not-seen",
+                    "organisms": "not-seen", "haemophagocytosis": "not-seen",
                     "morphology": "Reduced trilineage haemopoiesis.",
                     "interpretation": "Hypocellular marrow; trephine concordant.", "comment": null}),
         )
@@ -249,6 +286,8 @@ async fn pages_story(app: &TestApp) {
     assert!(page.html.contains("500 nucleated cells counted"), "{}", page.html);
     assert!(page.html.contains("7.0"), "blasts 35/500 = 7.0 %");
     assert!(page.html.contains("1.00:1"), "M:E (35+15+150)/200");
+    let r = technologist.post(&format!("{case}/aspirate"), &synthetic::aspirate_fields()).await;
+    assert_eq!(r.status, 303, "{}", r.html);
 
     let form = technologist.get(&format!("{case}/report")).await;
     assert_eq!(marrow_testkit::app::hidden_value(&form.html, "revision").as_deref(), Some("0"));
@@ -259,6 +298,12 @@ async fn pages_story(app: &TestApp) {
                 ("revision", "0"),
                 ("adequacy", "adequate"),
                 ("cellularity", "hypercellular"),
+                ("erythropoiesis", "Normoblastic."),
+                ("granulopoiesis", "Left-shifted."),
+                ("megakaryopoiesis", "Normal forms."),
+                ("granulomas", "not-seen"),
+                ("organisms", "not-seen"),
+                ("haemophagocytosis", "not-seen"),
                 ("morphology", "Blasts increased."),
                 ("interpretation", "Blasts 7 % of nucleated cells."),
                 ("comment", ""),
@@ -266,10 +311,21 @@ async fn pages_story(app: &TestApp) {
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.html);
+    // Back on the form, the pathologist sees the flags the saved draft raises, with sources.
+    let form = pathologist.get(&format!("{case}/report")).await;
+    assert!(form.html.contains("Blasts 7.0 %: WHO 2022 5–9 %: the MDS-IB1 range"), "{}", form.html);
+    assert!(form.html.contains("consider counting more cells"), "35/500 straddles 5 %");
+    assert!(form.html.contains("Source: WHO 2022"));
 
     let page = pathologist.get(&case).await;
-    assert!(page.html.contains("Sign report"));
-    let r = pathologist.post(&format!("{case}/report/sign"), &[]).await;
+    assert!(page.html.contains("Review and sign report"));
+    let review = pathologist.get(&format!("{case}/report/sign")).await;
+    assert_eq!(review.status, 200);
+    let shown = marrow_testkit::app::hidden_value(&review.html, "flags_shown").expect("flags");
+    // Also M:E 1.00:1 (below 2–4:1) and lymphocytes 20 % (above 9–19 %).
+    assert_eq!(shown, "blasts,blasts-near-threshold,me-ratio-low,lymphocytes-increased");
+    let r =
+        pathologist.post(&format!("{case}/report/sign"), &[("flags_shown", shown.as_str())]).await;
     assert_eq!(r.status, 303, "{}", r.html);
     let v1 = r.location.unwrap();
     assert!(v1.ends_with("/report/versions/1"));
@@ -277,14 +333,30 @@ async fn pages_story(app: &TestApp) {
     assert!(
         report.html.contains("Blasts 7 % of nucleated cells.") && report.html.contains("Signed by")
     );
+    assert!(report.html.contains("Flags shown at sign-out"));
+    assert!(report.html.contains("the MDS-IB1 range"), "the version records the flags shown");
+    let pdf = pathologist.get(&format!("{v1}/pdf?paper=letter")).await;
+    assert_eq!(pdf.status, 200);
+    let bad_paper = pathologist.get(&format!("{v1}/pdf?paper=a3")).await;
+    assert_eq!(bad_paper.status, 422);
+    assert!(bad_paper.html.contains("paper"));
+    let amend_form = pathologist.get(&format!("{case}/report/amend")).await;
+    let shown = marrow_testkit::app::hidden_value(&amend_form.html, "flags_shown").expect("flags");
 
     let r = pathologist
         .post(
             &format!("{case}/report/amend"),
             &[
                 ("reason", "Typo in interpretation"),
+                ("flags_shown", shown.as_str()),
                 ("adequacy", "adequate"),
                 ("cellularity", "hypercellular"),
+                ("erythropoiesis", "Normoblastic."),
+                ("granulopoiesis", "Left-shifted."),
+                ("megakaryopoiesis", "Normal forms."),
+                ("granulomas", "not-seen"),
+                ("organisms", "not-seen"),
+                ("haemophagocytosis", "not-seen"),
                 ("morphology", "Blasts increased."),
                 ("interpretation", "Blasts 7.0 % of nucleated cells."),
                 ("comment", ""),
@@ -292,6 +364,13 @@ async fn pages_story(app: &TestApp) {
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.html);
+    let v2 = clinician.get(r.location.as_deref().unwrap()).await;
+    assert!(v2.html.contains("What version 2 changed"), "{}", v2.html);
+    assert!(
+        v2.html.contains("<del>Blasts 7 % of nucleated cells.</del>")
+            && v2.html.contains("<ins>Blasts 7.0 % of nucleated cells.</ins>"),
+        "the amendment shows its diff against version 1"
+    );
     let page = clinician.get(&case).await;
     assert!(page.html.contains("AMENDED"), "the case page marks the report amended");
     assert!(page.html.contains("Version 1") && page.html.contains("Version 2"));

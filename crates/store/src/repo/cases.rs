@@ -3,13 +3,17 @@
 //! the step is allowed from the current status, writes the facts, moves the status and appends
 //! the audit record.
 
+use marrow_domain::aspirate::Aspirate;
 use marrow_domain::case::{CaseStatus, Step, advance};
+use marrow_domain::flags::{Flag, FlagContext, FlagKind, report_flags};
 use marrow_domain::ids::{CaseId, PatientId, SpecimenId, UserId};
+use marrow_domain::morphology::CountingRules;
 use marrow_domain::morphology::{CellClass, Differential};
 use marrow_domain::order::{Order, OrderInput};
 use marrow_domain::procedure::{Position, ProcedureNote, ProcedureSteps, Sedation, Side, Site};
+use marrow_domain::reference::ReferenceTable;
 use marrow_domain::report::{
-    Adequacy, Cellularity, ReportContent, amendment_reason, ready_to_sign,
+    Adequacy, Cellularity, Finding, ReportContent, amendment_reason, ready_to_sign,
 };
 use marrow_domain::safety::{DrugClass, Inr, Medication, PlateletCount, SafetyFacts};
 use marrow_domain::specimen::{Destination, SpecimenStatus, SpecimenTaken, Tube};
@@ -83,7 +87,12 @@ pub struct ReportVersion {
     /// Why it was amended (absent for version 1).
     pub amendment_reason: Option<String>,
     /// The site's extra exclusions from the denominator when this version was signed.
-    pub excluded: marrow_domain::morphology::CountingRules,
+    pub excluded: CountingRules,
+    /// The aspirate findings as signed; `None` only for versions signed before they were
+    /// frozen with the report.
+    pub aspirate: Option<Aspirate>,
+    /// The interpretive flags shown to the pathologist when signing.
+    pub flags: Vec<Flag>,
     /// The pathologist who signed.
     pub signed_by: UserRef,
     /// When.
@@ -184,9 +193,20 @@ fn status_from(row: &AnyRow) -> Result<CaseStatus, StoreError> {
 fn content_from(row: &AnyRow) -> Result<ReportContent, StoreError> {
     let adequacy: Option<String> = col(row, "adequacy")?;
     let cellularity: Option<String> = col(row, "cellularity")?;
+    let finding = |name: &str| -> Result<Option<Finding>, StoreError> {
+        let raw: Option<String> = col(row, name)?;
+        raw.map(|f| Finding::parse(&f)).transpose().map_err(corrupt)
+    };
     Ok(ReportContent {
         adequacy: adequacy.map(|a| Adequacy::parse(&a)).transpose().map_err(corrupt)?,
         cellularity: cellularity.map(|c| Cellularity::parse(&c)).transpose().map_err(corrupt)?,
+        erythropoiesis: col(row, "erythropoiesis")?,
+        granulopoiesis: col(row, "granulopoiesis")?,
+        megakaryopoiesis: col(row, "megakaryopoiesis")?,
+        lymphoid: col(row, "lymphoid")?,
+        granulomas: finding("granulomas")?,
+        organisms: finding("organisms")?,
+        haemophagocytosis: finding("haemophagocytosis")?,
         morphology: col(row, "morphology")?,
         interpretation: col(row, "interpretation")?,
         comment: col(row, "comment")?,
@@ -266,7 +286,14 @@ fn content_json(c: &ReportContent) -> Value {
     json!({
         "adequacy": c.adequacy.map(Adequacy::code),
         "cellularity": c.cellularity.map(Cellularity::code),
+        "erythropoiesis": c.erythropoiesis,
+        "granulopoiesis": c.granulopoiesis,
+        "megakaryopoiesis": c.megakaryopoiesis,
+        "lymphoid": c.lymphoid,
         "morphology": c.morphology,
+        "granulomas": c.granulomas.map(Finding::code),
+        "organisms": c.organisms.map(Finding::code),
+        "haemophagocytosis": c.haemophagocytosis.map(Finding::code),
         "interpretation": c.interpretation,
         "comment": c.comment,
     })
@@ -646,8 +673,9 @@ impl Store {
         let revision = current_revision + 1;
         sqlx::query(
             "INSERT INTO report_drafts (case_id, adequacy, cellularity, morphology, interpretation, comment,
-                                        revision, updated_by, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                                        revision, updated_by, updated_at, erythropoiesis, granulopoiesis,
+                                        megakaryopoiesis, lymphoid, granulomas, organisms, haemophagocytosis)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(case.0)
         .bind(content.adequacy.map(Adequacy::code))
@@ -658,6 +686,13 @@ impl Store {
         .bind(revision)
         .bind(stamp.by.0)
         .bind(stamp.at.to_rfc3339())
+        .bind(content.erythropoiesis.as_deref())
+        .bind(content.granulopoiesis.as_deref())
+        .bind(content.megakaryopoiesis.as_deref())
+        .bind(content.lymphoid.as_deref())
+        .bind(content.granulomas.map(Finding::code))
+        .bind(content.organisms.map(Finding::code))
+        .bind(content.haemophagocytosis.map(Finding::code))
         .execute(&mut *tx)
         .await?;
         let before = current.map(|d| content_json(&d.content));
@@ -675,34 +710,68 @@ impl Store {
         Ok(revision)
     }
 
+    /// The interpretive flags for a case's report as it would be signed now, with `content`
+    /// (the draft being written) for the findings it records. The report form shows exactly
+    /// these; signing recomputes them in its transaction and stores them.
+    pub async fn report_flags(
+        &self,
+        case: CaseId,
+        content: Option<&ReportContent>,
+    ) -> Result<Vec<Flag>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let Some(differential) = self.differential_in(&mut conn, case).await? else {
+            return Ok(Vec::new());
+        };
+        let versions = self.versions_in(&mut conn, case).await?;
+        let (rules, aspirate) = flag_inputs(&mut conn, case, versions.last()).await?;
+        let target = count_target(&mut conn, case).await?;
+        Ok(flags_for(&differential.value, &rules, target, aspirate.as_ref(), content))
+    }
+
     /// Signs the draft as version 1. The caller has checked the signer is a pathologist; the
-    /// domain checks the draft is complete.
-    pub async fn sign_report(&self, case: CaseId, stamp: Stamp) -> Result<i64, StoreError> {
+    /// domain checks the draft is complete. `shown` is the flag codes the signer's page showed:
+    /// when given and the flags have changed since (a new count, new findings), signing is
+    /// refused so that what is recorded as shown is what was shown.
+    pub async fn sign_report(
+        &self,
+        case: CaseId,
+        shown: Option<&[String]>,
+        stamp: Stamp,
+    ) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
         let from = lock_case(&mut tx, case, stamp.at).await?;
         let to = advance(from, Step::SignReport)?;
         let draft = self.draft_in(&mut tx, case).await?;
         let differential = self.differential_in(&mut tx, case).await?;
+        let aspirate = super::counts::aspirate_in(&mut tx, case).await?.map(|(a, _, _)| a);
         let content = draft.as_ref().map(|d| &d.content);
         let counted = differential.as_ref().map(|d| &d.value);
-        ready_to_sign(content, counted)?;
+        ready_to_sign(content, counted, aspirate.is_some())?;
         let (Some(content), Some(counted)) = (content, counted) else {
             return Err(StoreError::Corrupt("draft checked but missing".into()));
         };
-        insert_version(&mut tx, case, 1, content, counted, None, stamp).await?;
+        let (rules, _) = flag_inputs(&mut tx, case, None).await?;
+        let target = count_target(&mut tx, case).await?;
+        let flags = flags_for(counted, &rules, target, aspirate.as_ref(), Some(content));
+        check_shown(shown, &flags)?;
+        let frozen = Frozen { differential: counted, aspirate: aspirate.as_ref(), flags: &flags };
+        insert_version(&mut tx, case, 1, content, &frozen, None, stamp).await?;
         set_status(&mut tx, case, to).await?;
-        let after = json!({"version": 1, "content": content_json(content), "differential": differential_json(counted)});
+        let after = json!({"version": 1, "content": content_json(content), "differential": differential_json(counted), "flags": flags_json(&flags)});
         audit_step(&mut tx, stamp, case, Step::SignReport, (from, to), None, after).await?;
         tx.commit().await?;
         Ok(1)
     }
 
     /// Signs an amendment: a new version with its reason. Earlier versions stay as they were.
+    /// The differential and aspirate findings are those of the version it amends; `shown` as
+    /// for [`Store::sign_report`].
     pub async fn amend_report(
         &self,
         case: CaseId,
         content: &ReportContent,
         reason: &str,
+        shown: Option<&[String]>,
         stamp: Stamp,
     ) -> Result<i64, StoreError> {
         let reason = amendment_reason(reason).map_err(StoreError::Invalid)?;
@@ -713,14 +782,23 @@ impl Store {
         let latest = versions
             .last()
             .ok_or_else(|| StoreError::Corrupt("signed case without a version".into()))?;
-        ready_to_sign(Some(content), Some(&latest.differential))?;
+        let (rules, aspirate) = flag_inputs(&mut tx, case, Some(latest)).await?;
+        ready_to_sign(Some(content), Some(&latest.differential), aspirate.is_some())?;
+        let target = count_target(&mut tx, case).await?;
+        let flags =
+            flags_for(&latest.differential, &rules, target, aspirate.as_ref(), Some(content));
+        check_shown(shown, &flags)?;
         let version = latest.version + 1;
-        insert_version(&mut tx, case, version, content, &latest.differential, Some(&reason), stamp)
-            .await?;
+        let frozen = Frozen {
+            differential: &latest.differential,
+            aspirate: aspirate.as_ref(),
+            flags: &flags,
+        };
+        insert_version(&mut tx, case, version, content, &frozen, Some(&reason), stamp).await?;
         set_status(&mut tx, case, to).await?;
         let before =
             Some(json!({"version": latest.version, "content": content_json(&latest.content)}));
-        let after = json!({"version": version, "reason": reason, "content": content_json(content)});
+        let after = json!({"version": version, "reason": reason, "content": content_json(content), "flags": flags_json(&flags)});
         audit_step(&mut tx, stamp, case, Step::AmendReport, (from, to), before, after).await?;
         tx.commit().await?;
         Ok(version)
@@ -975,6 +1053,14 @@ impl Store {
                     excluded: super::counts::rules_from(
                         col::<Option<String>>(r, "excluded_classes")?.as_deref(),
                     )?,
+                    aspirate: col::<Option<String>>(r, "aspirate")?
+                        .map(|raw| {
+                            serde_json::from_str(&raw)
+                                .map_err(|e| StoreError::Corrupt(format!("aspirate: {e}")))
+                                .and_then(|v| super::counts::aspirate_from_json(&v))
+                        })
+                        .transpose()?,
+                    flags: flags_from_json(col::<Option<String>>(r, "flags")?.as_deref())?,
                     signed_by: user_ref(r, "signed_by", "display_name")?,
                     signed_at: timestamp(r, "signed_at")?,
                 })
@@ -994,6 +1080,8 @@ const PROCEDURE_COLUMNS: &str =
     pr.recorded_at AS pr_at, pru.display_name AS pr_by_name";
 const DIFFERENTIAL_COLUMNS: &str = "d.case_id AS d_case, d.recorded_by AS d_by, d.recorded_at AS d_at, du.display_name AS d_by_name";
 const DRAFT_COLUMNS: &str = "rd.case_id AS rd_case, rd.adequacy, rd.cellularity, rd.morphology,
+    rd.erythropoiesis, rd.granulopoiesis, rd.megakaryopoiesis, rd.lymphoid, rd.granulomas,
+    rd.organisms, rd.haemophagocytosis,
     rd.interpretation, rd.comment, rd.revision, rd.updated_by AS rd_by, rd.updated_at AS rd_at,
     rdu.display_name AS rd_by_name";
 
@@ -1140,12 +1228,109 @@ fn draft_from(row: &AnyRow) -> Result<DraftRecord, StoreError> {
     })
 }
 
+/// What a signed version freezes beside its wording.
+struct Frozen<'a> {
+    differential: &'a Differential,
+    aspirate: Option<&'a Aspirate>,
+    flags: &'a [Flag],
+}
+
+/// The site rules and aspirate findings flags are computed from: a signed version's own when
+/// amending one (an amendment changes wording, not the count), the current ones otherwise.
+async fn flag_inputs(
+    conn: &mut AnyConnection,
+    case: CaseId,
+    signed: Option<&ReportVersion>,
+) -> Result<(CountingRules, Option<Aspirate>), StoreError> {
+    if let Some(v) = signed {
+        if let Some(a) = &v.aspirate {
+            return Ok((v.excluded.clone(), Some(a.clone())));
+        }
+    }
+    let excluded: Option<String> =
+        sqlx::query_scalar("SELECT value FROM site_settings WHERE name = $1")
+            .bind(super::counts::EXCLUDED_CLASSES)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let rules = match signed {
+        Some(v) => v.excluded.clone(),
+        None => super::counts::rules_from(excluded.as_deref())?,
+    };
+    let aspirate = super::counts::aspirate_in(conn, case).await?.map(|(a, _, _)| a);
+    Ok((rules, aspirate))
+}
+
+/// The target of the case's latest keyboard count; 500 (ICSH 2008 §2.6 as quoted, clinical
+/// reference §1.2) when the differential was typed in.
+async fn count_target(conn: &mut AnyConnection, case: CaseId) -> Result<u32, StoreError> {
+    let target: Option<i64> =
+        sqlx::query_scalar("SELECT target FROM counts WHERE case_id = $1 ORDER BY id DESC LIMIT 1")
+            .bind(case.0)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(target.and_then(|t| u32::try_from(t).ok()).unwrap_or(500))
+}
+
+fn flags_for(
+    differential: &Differential,
+    rules: &CountingRules,
+    target: u32,
+    aspirate: Option<&Aspirate>,
+    content: Option<&ReportContent>,
+) -> Vec<Flag> {
+    report_flags(&FlagContext {
+        differential,
+        rules,
+        target,
+        reference: &ReferenceTable::iowa_adult(),
+        aspirate,
+        content,
+    })
+}
+
+/// Refuses a signature when the flags the signer saw are not the flags now.
+fn check_shown(shown: Option<&[String]>, flags: &[Flag]) -> Result<(), StoreError> {
+    let Some(shown) = shown else { return Ok(()) };
+    let mut now: Vec<&str> = flags.iter().map(|f| f.kind.code()).collect();
+    let mut seen: Vec<&str> = shown.iter().map(String::as_str).filter(|c| !c.is_empty()).collect();
+    now.sort_unstable();
+    seen.sort_unstable();
+    if now == seen { Ok(()) } else { Err(StoreError::FlagsChanged) }
+}
+
+fn flags_json(flags: &[Flag]) -> Value {
+    Value::Array(
+        flags
+            .iter()
+            .map(|f| json!({"kind": f.kind.code(), "text": f.text, "source": f.source}))
+            .collect(),
+    )
+}
+
+fn flags_from_json(raw: Option<&str>) -> Result<Vec<Flag>, StoreError> {
+    let Some(raw) = raw else { return Ok(Vec::new()) };
+    let value: Value =
+        serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("flags: {e}")))?;
+    let items = value.as_array().ok_or_else(|| StoreError::Corrupt("flags: not a list".into()))?;
+    items
+        .iter()
+        .map(|item| {
+            let text = |name: &str| item.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
+            Ok(Flag {
+                kind: FlagKind::parse(&text("kind")).map_err(corrupt)?,
+                text: text("text"),
+                source: text("source"),
+            })
+        })
+        .collect()
+}
+
 async fn insert_version(
     conn: &mut AnyConnection,
     case: CaseId,
     version: i64,
     content: &ReportContent,
-    differential: &Differential,
+    frozen: &Frozen<'_>,
     reason: Option<&str>,
     stamp: Stamp,
 ) -> Result<(), StoreError> {
@@ -1158,8 +1343,10 @@ async fn insert_version(
             .await?;
     sqlx::query(
         "INSERT INTO report_versions (case_id, version, adequacy, cellularity, morphology, interpretation, comment,
-                                      differential, amendment_reason, signed_by, signed_at, excluded_classes)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                                      differential, amendment_reason, signed_by, signed_at, excluded_classes,
+                                      erythropoiesis, granulopoiesis, megakaryopoiesis, lymphoid, granulomas,
+                                      organisms, haemophagocytosis, aspirate, flags)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
     )
     .bind(case.0)
     .bind(version)
@@ -1168,11 +1355,20 @@ async fn insert_version(
     .bind(content.morphology.as_deref())
     .bind(content.interpretation.as_deref().ok_or_else(|| missing("interpretation"))?)
     .bind(content.comment.as_deref())
-    .bind(differential_code(differential))
+    .bind(differential_code(frozen.differential))
     .bind(reason)
     .bind(stamp.by.0)
     .bind(stamp.at.to_rfc3339())
     .bind(excluded.unwrap_or_default())
+    .bind(content.erythropoiesis.as_deref())
+    .bind(content.granulopoiesis.as_deref())
+    .bind(content.megakaryopoiesis.as_deref())
+    .bind(content.lymphoid.as_deref())
+    .bind(content.granulomas.map(Finding::code))
+    .bind(content.organisms.map(Finding::code))
+    .bind(content.haemophagocytosis.map(Finding::code))
+    .bind(frozen.aspirate.map(|a| super::counts::aspirate_json(a).to_string()))
+    .bind(flags_json(frozen.flags).to_string())
     .execute(&mut *conn)
     .await?;
     Ok(())

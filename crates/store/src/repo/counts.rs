@@ -439,12 +439,7 @@ impl Store {
         .bind(stamp.at.to_rfc3339())
         .execute(&mut *tx)
         .await?;
-        let after = json!({
-            "particles": aspirate.particles.code(), "trail_cellularity": aspirate.trail_cellularity.code(),
-            "particle_cellularity": aspirate.particle_cellularity.code(), "haemodilution": aspirate.haemodilution.code(),
-            "megakaryocytes": aspirate.megakaryocytes.code(), "iron_stain": iron, "ring_sideroblasts": ring,
-            "particles_examined_for_iron": examined, "comment": aspirate.comment,
-        });
+        let after = aspirate_json(aspirate);
         let change = Change {
             action: "case.aspirate",
             entity: "case",
@@ -462,46 +457,87 @@ impl Store {
         &self,
         case: CaseId,
     ) -> Result<Option<(Aspirate, UserRef, Timestamp)>, StoreError> {
-        let Some(row) = sqlx::query(
-            "SELECT a.*, u.display_name FROM aspirate_findings a JOIN users u ON u.id = a.recorded_by WHERE a.case_id = $1",
-        )
-        .bind(case.0)
-        .fetch_optional(&self.pool)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let text = |name: &str| -> Result<String, StoreError> { col(&row, name) };
-        let ring: Option<String> = col(&row, "ring_sideroblasts")?;
-        let examined: Option<i64> = col(&row, "particles_examined_for_iron")?;
-        let comment: Option<String> = col(&row, "comment")?;
-        let (particles, trail, particle, haemodilution, megakaryocytes, iron) = (
-            text("particles")?,
-            text("trail_cellularity")?,
-            text("particle_cellularity")?,
-            text("haemodilution")?,
-            text("megakaryocytes")?,
-            text("iron_stain")?,
-        );
-        let examined = examined.map(|e| e.to_string());
-        let input = AspirateInput {
-            particles: &particles,
-            trail_cellularity: &trail,
-            particle_cellularity: &particle,
-            haemodilution: &haemodilution,
-            megakaryocytes: &megakaryocytes,
-            iron_stain: &iron,
-            ring_sideroblasts: ring.as_deref().unwrap_or(""),
-            particles_examined_for_iron: examined.as_deref().unwrap_or(""),
-            comment: comment.as_deref().unwrap_or(""),
-        };
-        let aspirate = Aspirate::parse(&input).map_err(corrupt)?;
-        let by = UserRef {
-            id: UserId(col(&row, "recorded_by")?),
-            display_name: col(&row, "display_name")?,
-        };
-        Ok(Some((aspirate, by, timestamp(&row, "recorded_at")?)))
+        let mut conn = self.pool.acquire().await?;
+        aspirate_in(&mut conn, case).await
     }
+}
+
+/// The aspirate findings as the JSON of their stored codes: the audit record's shape, and what
+/// a signed report version freezes.
+pub(crate) fn aspirate_json(a: &Aspirate) -> serde_json::Value {
+    let (iron, ring, examined) = aspirate_codes(a);
+    json!({
+        "particles": a.particles.code(), "trail_cellularity": a.trail_cellularity.code(),
+        "particle_cellularity": a.particle_cellularity.code(), "haemodilution": a.haemodilution.code(),
+        "megakaryocytes": a.megakaryocytes.code(), "iron_stain": iron, "ring_sideroblasts": ring,
+        "particles_examined_for_iron": examined, "comment": a.comment,
+    })
+}
+
+/// Reads back [`aspirate_json`].
+pub(crate) fn aspirate_from_json(v: &serde_json::Value) -> Result<Aspirate, StoreError> {
+    let text = |name: &str| v.get(name).and_then(serde_json::Value::as_str).unwrap_or("");
+    let examined = v
+        .get("particles_examined_for_iron")
+        .and_then(serde_json::Value::as_i64)
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    Aspirate::parse(&AspirateInput {
+        particles: text("particles"),
+        trail_cellularity: text("trail_cellularity"),
+        particle_cellularity: text("particle_cellularity"),
+        haemodilution: text("haemodilution"),
+        megakaryocytes: text("megakaryocytes"),
+        iron_stain: text("iron_stain"),
+        ring_sideroblasts: text("ring_sideroblasts"),
+        particles_examined_for_iron: &examined,
+        comment: text("comment"),
+    })
+    .map_err(corrupt)
+}
+
+/// The aspirate findings of a case on `conn` (inside a transaction when signing).
+pub(crate) async fn aspirate_in(
+    conn: &mut sqlx::AnyConnection,
+    case: CaseId,
+) -> Result<Option<(Aspirate, UserRef, Timestamp)>, StoreError> {
+    let Some(row) = sqlx::query(
+        "SELECT a.*, u.display_name FROM aspirate_findings a JOIN users u ON u.id = a.recorded_by WHERE a.case_id = $1",
+    )
+    .bind(case.0)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let text = |name: &str| -> Result<String, StoreError> { col(&row, name) };
+    let ring: Option<String> = col(&row, "ring_sideroblasts")?;
+    let examined: Option<i64> = col(&row, "particles_examined_for_iron")?;
+    let comment: Option<String> = col(&row, "comment")?;
+    let (particles, trail, particle, haemodilution, megakaryocytes, iron) = (
+        text("particles")?,
+        text("trail_cellularity")?,
+        text("particle_cellularity")?,
+        text("haemodilution")?,
+        text("megakaryocytes")?,
+        text("iron_stain")?,
+    );
+    let examined = examined.map(|e| e.to_string());
+    let input = AspirateInput {
+        particles: &particles,
+        trail_cellularity: &trail,
+        particle_cellularity: &particle,
+        haemodilution: &haemodilution,
+        megakaryocytes: &megakaryocytes,
+        iron_stain: &iron,
+        ring_sideroblasts: ring.as_deref().unwrap_or(""),
+        particles_examined_for_iron: examined.as_deref().unwrap_or(""),
+        comment: comment.as_deref().unwrap_or(""),
+    };
+    let aspirate = Aspirate::parse(&input).map_err(corrupt)?;
+    let by =
+        UserRef { id: UserId(col(&row, "recorded_by")?), display_name: col(&row, "display_name")? };
+    Ok(Some((aspirate, by, timestamp(&row, "recorded_at")?)))
 }
 
 /// The setting naming the classes a site leaves out of the denominator (comma-separated codes).

@@ -2,8 +2,9 @@
 //! whole pathway through the `Store` API, with the illegal moves refused on the way.
 
 use marrow_domain::case::{CaseStatus, Step, TransitionRefused};
+use marrow_domain::flags::FlagKind;
 use marrow_domain::patient::{Patient, PatientInput};
-use marrow_domain::report::{ReportContent, SignRefusal};
+use marrow_domain::report::{Finding, ReportContent, SignRefusal};
 use marrow_domain::specimen::SpecimenStatus;
 use marrow_domain::time::Timestamp;
 use marrow_store::{ChainCheck, Stamp, Store, StoreError};
@@ -137,8 +138,17 @@ async fn bma_story(store: Store) {
     assert_eq!((draft.revision, &draft.content), (1, &partial));
     assert_eq!((draft.by.id, draft.at), (staff.pathologist, at(150)));
 
-    // Signing an incomplete draft is refused; completing it and signing makes version 1.
-    match store.sign_report(case, by(staff.pathologist, 155)).await {
+    // Signing is refused until the aspirate findings are recorded, then while the draft is
+    // incomplete; completing it and signing makes version 1.
+    match store.sign_report(case, None, by(staff.pathologist, 152)).await {
+        Err(StoreError::SignRefused(SignRefusal::NoAspirateFindings)) => {}
+        other => panic!("signing without aspirate findings must be refused, got {other:?}"),
+    }
+    store
+        .record_aspirate(case, &synthetic::aspirate(), by(staff.technologist, 153))
+        .await
+        .expect("aspirate findings");
+    match store.sign_report(case, None, by(staff.pathologist, 155)).await {
         Err(StoreError::SignRefused(SignRefusal::Missing("adequacy"))) => {}
         other => panic!("a draft without adequacy must not sign, got {other:?}"),
     }
@@ -146,7 +156,16 @@ async fn bma_story(store: Store) {
     let content = synthetic::report_content();
     let revision = store.save_report_draft(case, &content, 1, by(staff.pathologist, 160)).await;
     assert_eq!(revision.expect("second save"), 2);
-    let version = store.sign_report(case, by(staff.pathologist, 170)).await;
+    // The page showed no flags; a signer who saw a flag that is no longer there (or missed
+    // one) is refused, so the version records exactly the flags that were shown.
+    let flags = store.report_flags(case, Some(&content)).await.expect("flags");
+    assert!(flags.is_empty(), "the synthetic normal marrow raises no flag: {flags:?}");
+    let seen = vec!["blasts".to_owned()];
+    match store.sign_report(case, Some(&seen), by(staff.pathologist, 165)).await {
+        Err(StoreError::FlagsChanged) => {}
+        other => panic!("a signer who saw other flags must be refused, got {other:?}"),
+    }
+    let version = store.sign_report(case, Some(&[]), by(staff.pathologist, 170)).await;
     assert_eq!(version.expect("sign"), 1);
     let record = store.case(case).await.expect("case");
     assert_eq!(record.status, CaseStatus::Reported);
@@ -157,6 +176,8 @@ async fn bma_story(store: Store) {
     assert_eq!(signed.differential, differential);
     assert_eq!(signed.amendment_reason, None);
     assert_eq!((signed.signed_by.id, signed.signed_at), (staff.pathologist, at(170)));
+    assert_eq!(signed.aspirate.as_ref(), Some(&synthetic::aspirate()), "aspirate frozen");
+    assert!(signed.flags.is_empty());
 
     // Signed content changes only by amendment.
     let recount = marrow_domain::morphology::Differential::parse([("lymphocytes", "500")]);
@@ -172,7 +193,7 @@ async fn bma_story(store: Store) {
         CaseStatus::Reported,
     );
     assert_refused(
-        store.sign_report(case, by(staff.pathologist, 182)).await,
+        store.sign_report(case, None, by(staff.pathologist, 182)).await,
         Step::SignReport,
         CaseStatus::Reported,
     );
@@ -181,14 +202,18 @@ async fn bma_story(store: Store) {
     assert_eq!(after_refusals.differential.expect("counted").value, differential);
 
     // An amendment needs a reason; it adds version 2 and leaves version 1 as signed.
-    let amended =
-        ReportContent { comment: Some("Trephine concordant (synthetic).".into()), ..content };
-    match store.amend_report(case, &amended, "  ", by(staff.pathologist, 200)).await {
+    let amended = ReportContent {
+        comment: Some("Trephine concordant (synthetic).".into()),
+        granulomas: Some(Finding::Present),
+        ..content
+    };
+    match store.amend_report(case, &amended, "  ", None, by(staff.pathologist, 200)).await {
         Err(StoreError::Invalid(e)) => assert_eq!(e.field, "reason"),
         other => panic!("a blank amendment reason must be invalid, got {other:?}"),
     }
     let reason = "Trephine biopsy result added.";
-    let version = store.amend_report(case, &amended, reason, by(staff.pathologist, 240)).await;
+    let version =
+        store.amend_report(case, &amended, reason, None, by(staff.pathologist, 240)).await;
     assert_eq!(version.expect("amend"), 2);
     let record = store.case(case).await.expect("case");
     assert_eq!(record.status, CaseStatus::Amended);
@@ -199,6 +224,8 @@ async fn bma_story(store: Store) {
     assert_eq!(v2.content, amended);
     assert_eq!(v2.amendment_reason.as_deref(), Some(reason));
     assert_eq!(v2.differential, differential, "an amendment keeps the signed count");
+    let kinds: Vec<_> = v2.flags.iter().map(|f| f.kind).collect();
+    assert_eq!(kinds, [FlagKind::Granulomas], "the amendment records the flags it raised");
     assert_eq!(v2.signed_at, at(240));
 
     // Follow-up: a second marrow for the same patient is a new case.
@@ -226,29 +253,30 @@ async fn bma_story(store: Store) {
             "case.receive-specimens",
             "case.differential",
             "case.draft-report",
+            "case.aspirate",
             "case.draft-report",
             "case.sign-report",
             "case.amend-report",
         ]
     );
     let times: Vec<_> = trail.iter().map(|e| e.at).collect();
-    assert_eq!(times, [5, 20, 60, 90, 120, 150, 160, 170, 240].map(at));
+    assert_eq!(times, [5, 20, 60, 90, 120, 150, 153, 160, 170, 240].map(at));
     assert!(trail.windows(2).all(|w| w[0].id < w[1].id));
     let actors: Vec<_> = trail.iter().map(|e| e.actor_name.as_deref().unwrap_or("?")).collect();
     assert_eq!(actors[0], "Dr Synthetic Clinician");
-    assert_eq!(actors[8], "Dr Synthetic Pathologist");
-    let amendment = trail[8].after.as_deref().expect("amendment recorded");
+    assert_eq!(actors[9], "Dr Synthetic Pathologist");
+    let amendment = trail[9].after.as_deref().expect("amendment recorded");
     assert!(amendment.contains(reason), "the reason is in the audit record: {amendment}");
-    assert!(trail[8].before.as_deref().is_some_and(|b| b.contains("\"version\":1")));
+    assert!(trail[9].before.as_deref().is_some_and(|b| b.contains("\"version\":1")));
     let registration = store.audit_for("patient", patient_id.0).await.expect("audit");
     assert_eq!(
         registration.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
         ["patient.register"]
     );
 
-    // …and the chain over all of it is intact: 5 users, 1 patient, 9 + 1 case steps.
+    // …and the chain over all of it is intact: 5 users, 1 patient, 10 + 1 case steps.
     let check = store.verify_audit_chain().await.expect("verify");
-    assert_eq!(check, ChainCheck { records: 16, first_broken: None });
+    assert_eq!(check, ChainCheck { records: 17, first_broken: None });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

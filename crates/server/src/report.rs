@@ -1,0 +1,80 @@
+//! One signed report version gathered for the documents and exports (`marrow-interop`): the
+//! page, the plain text, the PDF, the FHIR bundle and the HL7 message all start here, so they
+//! state the same content.
+
+use marrow_domain::reference::ReferenceTable;
+use marrow_interop::{SignedReport, SpecimenLine};
+use marrow_store::{CaseRecord, ReportVersion};
+
+use crate::error::AppError;
+
+/// The owned parts a [`SignedReport`] borrows beside the case record.
+pub struct ReportParts {
+    /// The case's specimens with their label ids.
+    pub specimens: Vec<SpecimenLine>,
+    /// The reference table the results are compared with.
+    pub reference: ReferenceTable,
+}
+
+impl ReportParts {
+    /// The parts of `record`.
+    pub fn of(record: &CaseRecord) -> Self {
+        Self {
+            specimens: record
+                .specimens
+                .iter()
+                .map(|s| SpecimenLine {
+                    id: s.id,
+                    taken: s.specimen.clone(),
+                    received_at: s.received.as_ref().map(|(_, at)| *at),
+                })
+                .collect(),
+            reference: ReferenceTable::iowa_adult(),
+        }
+    }
+
+    /// Version `v` of `record`'s report with everything it states.
+    pub fn report<'a>(&'a self, record: &'a CaseRecord, v: &'a ReportVersion) -> SignedReport<'a> {
+        SignedReport {
+            case_id: record.id,
+            patient: &record.patient.patient,
+            order: &record.order.value,
+            ordered_by: &record.order.by.display_name,
+            ordered_at: record.order.at,
+            procedure: record.procedure.as_ref().map(|p| &p.value),
+            specimens: &self.specimens,
+            version: v.version,
+            latest_version: record.versions.last().map_or(v.version, |l| l.version),
+            content: &v.content,
+            differential: &v.differential,
+            rules: &v.excluded,
+            reference: &self.reference,
+            aspirate: v.aspirate.as_ref(),
+            flags: &v.flags,
+            amendment_reason: v.amendment_reason.as_deref(),
+            signed_by: &v.signed_by.display_name,
+            signed_at: v.signed_at,
+        }
+    }
+}
+
+/// The version asked for, or the latest when `None`; refuses a case with no signed report,
+/// because exports carry signed reports only.
+pub fn signed_or_refuse(
+    record: &CaseRecord,
+    version: Option<i64>,
+) -> Result<&ReportVersion, AppError> {
+    if record.versions.is_empty() {
+        return Err(AppError::Conflict {
+            message: format!(
+                "case {} has no signed report: only signed reports are exported (a draft is not a report)",
+                record.id
+            ),
+            field: None,
+        });
+    }
+    match version {
+        None => Ok(record.versions.last().expect("checked non-empty")),
+        Some(v) => crate::pages::signed_version(record, v),
+    }
+}
