@@ -55,6 +55,13 @@ enum Command {
         /// Mark cookies Secure (set this when Marrow is served over HTTPS).
         #[arg(long, env = "MARROW_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Send every signed report version as HL7 v2.5.1 ORU^R01 over MLLP to HOST:PORT.
+        /// Messages wait in the database until acknowledged, across restarts.
+        #[arg(long, env = "MARROW_HL7_DESTINATION")]
+        hl7_destination: Option<String>,
+        /// MSH-4 of the messages sent.
+        #[arg(long, env = "MARROW_HL7_FACILITY", default_value = "MARROW")]
+        hl7_facility: String,
     },
     /// Create the database if needed and apply pending migrations.
     Migrate,
@@ -67,6 +74,9 @@ enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Print a case's signed report in an exchange format (drafts are refused).
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Add N synthetic cases for benchmarks (never on a clinical database).
     #[command(hide = true)]
     SeedSynthetic {
@@ -98,6 +108,32 @@ enum TokenCommand {
     Create {
         /// The user's login name.
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    /// HL7 v2.5.1 ORU^R01, segments separated by carriage returns; every signed version,
+    /// oldest first (an amendment is a correction), or only `--version`.
+    Hl7 {
+        /// Case id.
+        #[arg(long = "case")]
+        case: i64,
+        /// Only this version.
+        #[arg(long)]
+        version: Option<i64>,
+        /// MSH-4 (sending facility).
+        #[arg(long, default_value = "MARROW")]
+        facility: String,
+    },
+    /// The FHIR R4 Bundle of the latest signed version, or of `--version`.
+    Fhir {
+        /// Case id.
+        #[arg(long = "case")]
+        case: i64,
+        /// This version instead of the latest.
+        #[arg(long)]
+        version: Option<i64>,
     },
 }
 
@@ -154,9 +190,14 @@ async fn open(db: &DatabaseArg, mode: OpenMode) -> anyhow::Result<Store> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, demo, secure_cookies } => {
-            serve(&cli.db, &listen, demo, secure_cookies).await
+        Command::Serve { listen, demo, secure_cookies, hl7_destination, hl7_facility } => {
+            let hl7 = hl7_destination.map(|d| marrow_server::hl7::Hl7Config {
+                sending_facility: hl7_facility,
+                ..marrow_server::hl7::Hl7Config::to(&d)
+            });
+            serve(&cli.db, &listen, demo, secure_cookies, hl7).await
         }
+        Command::Export(command) => export(&cli.db, command).await,
         Command::Migrate => {
             let store = open(&cli.db, OpenMode::CreateIfMissing).await?;
             println!("database is up to date ({})", backend_name(store.backend()));
@@ -255,6 +296,7 @@ async fn serve(
     listen: &str,
     demo: bool,
     secure_cookies: bool,
+    hl7: Option<marrow_server::hl7::Hl7Config>,
 ) -> anyhow::Result<()> {
     let addr: SocketAddr = listen
         .parse()
@@ -276,12 +318,49 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    let config = Config { secure_cookies, ..Config::default() };
+    if let Some(hl7) = &hl7 {
+        tracing::info!(destination = %hl7.destination, "sending signed reports as HL7 v2");
+    }
+    let config = Config { secure_cookies, hl7, ..Config::default() };
     let app = marrow_server::app(AppState::new(store.clone(), config));
     tracing::info!("Marrow is listening on http://{addr}");
     marrow_server::serve(listener, app, shutdown_signal()).await.context("the server stopped")?;
     store.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+async fn export(db: &DatabaseArg, command: ExportCommand) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let store = open(db, OpenMode::MustExist).await?;
+    let now = SystemClock.now();
+    let mut out = std::io::stdout().lock();
+    match command {
+        ExportCommand::Hl7 { case, version, facility } => {
+            let record = store.case(marrow_domain::ids::CaseId(case)).await?;
+            let config = marrow_server::hl7::Hl7Config {
+                sending_facility: facility,
+                ..marrow_server::hl7::Hl7Config::to("stdout")
+            };
+            // Refuses a case without a signed report, and an unknown version, in words.
+            marrow_server::report_for_export(&record, version)?;
+            let versions: Vec<i64> = match version {
+                Some(v) => vec![v],
+                None => record.versions.iter().map(|v| v.version).collect(),
+            };
+            for v in versions {
+                let message = marrow_server::hl7::message(&record, v, &config, now)?;
+                out.write_all(message.as_bytes())?;
+                out.write_all(b"\r\n")?;
+            }
+        }
+        ExportCommand::Fhir { case, version } => {
+            let record = store.case(marrow_domain::ids::CaseId(case)).await?;
+            let bundle = marrow_server::fhir_bundle(&record, version)?;
+            writeln!(out, "{bundle:#}")?;
+        }
+    }
+    store.close().await;
     Ok(())
 }
 

@@ -78,3 +78,16 @@ pub fn signed_or_refuse(
         Some(v) => crate::pages::signed_version(record, v),
     }
 }
+
+/// The FHIR R4 Bundle of a signed version (the latest when `version` is `None`), with the A4
+/// PDF as the DiagnosticReport's `presentedForm`.
+pub fn fhir_bundle(
+    record: &CaseRecord,
+    version: Option<i64>,
+) -> Result<serde_json::Value, AppError> {
+    let found = signed_or_refuse(record, version)?;
+    let parts = ReportParts::of(record);
+    let report = parts.report(record, found);
+    let pdf = marrow_interop::report_pdf::render(&report, marrow_interop::report_pdf::PaperSize::A4);
+    Ok(marrow_interop::fhir::bundle(&report, &pdf))
+}

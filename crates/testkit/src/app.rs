@@ -30,11 +30,16 @@ pub struct TestApp {
 
 /// Starts the server on `db`.
 pub async fn spawn_app(db: TestDb) -> TestApp {
+    spawn_app_with(db, Config::default()).await
+}
+
+/// Starts the server on `db` with `config` (e.g. an HL7 destination).
+pub async fn spawn_app_with(db: TestDb, config: Config) -> TestApp {
     let store = db.store();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let base_url = format!("http://{}", listener.local_addr().expect("local address"));
     let clock = std::sync::Arc::new(FixedClock(synthetic::now()));
-    let state = AppState::with_clock(store.clone(), Config::default(), clock);
+    let state = AppState::with_clock(store.clone(), config, clock);
     let app = marrow_server::app(state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -47,6 +52,18 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
 }
 
 impl TestApp {
+    /// Stops the server and hands back the database, to start another server on it (a
+    /// restart).
+    pub async fn restart_later(mut self) -> TestDb {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        self.db
+    }
+
     /// Stops the server and waits for it (the database stays until the `TestApp` drops).
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
