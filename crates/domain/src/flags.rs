@@ -163,18 +163,19 @@ pub fn report_flags(cx: &FlagContext<'_>) -> Vec<Flag> {
             });
         }
     }
-    if let Some(mast) = cx.differential.percent_with(CellClass::MastCell, cx.rules) {
-        if mast > 0.2 {
-            out.push(Flag::new(
-                FlagKind::MastCellsIncreased,
-                format!(
-                    "Mast cells {mast:.1} % are above the under 0.2 % quoted for basophils and \
+    if let Some(mast) = cx.differential.percent_with(CellClass::MastCell, cx.rules)
+        && mast > 0.2
+    {
+        out.push(Flag::new(
+            FlagKind::MastCellsIncreased,
+            format!(
+                "Mast cells {mast:.1} % are above the under 0.2 % quoted for basophils and \
                      mast cells together: increased."
-                ),
-                MAST_SOURCE,
-            ));
-        }
+            ),
+            MAST_SOURCE,
+        ));
     }
+
     let adequacy = cx.content.and_then(|c| c.adequacy);
     let particles = cx.aspirate.map(|a| a.particles);
     if matches!(adequacy, Some(Adequacy::Inadequate | Adequacy::Aparticulate))

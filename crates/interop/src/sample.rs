@@ -112,7 +112,7 @@ impl SampleCase {
             .zip(1..)
             .map(|(taken, n): (&SpecimenTaken, i64)| SpecimenLine {
                 id: SpecimenId(100 + n),
-                taken: taken.clone(),
+                taken: *taken,
                 received_at: Some(at("2026-11-24T10:05:00Z")),
             })
             .collect();

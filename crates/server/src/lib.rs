@@ -37,9 +37,9 @@ use axum::routing::get;
 use marrow_store::Store;
 
 pub use api::ApiDoc;
+pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::AppError;
 pub use report::{fhir_bundle, signed_or_refuse as report_for_export};
-pub use clock::{Clock, FixedClock, SystemClock};
 
 /// Settings the server runs with, loaded once at start and passed down.
 #[derive(Debug, Clone)]

@@ -88,6 +88,7 @@ pub fn fhir_bundle(
     let found = signed_or_refuse(record, version)?;
     let parts = ReportParts::of(record);
     let report = parts.report(record, found);
-    let pdf = marrow_interop::report_pdf::render(&report, marrow_interop::report_pdf::PaperSize::A4);
+    let pdf =
+        marrow_interop::report_pdf::render(&report, marrow_interop::report_pdf::PaperSize::A4);
     Ok(marrow_interop::fhir::bundle(&report, &pdf))
 }
