@@ -288,3 +288,36 @@ fn serve_demo_adds_nothing_to_a_database_that_already_has_users() {
     users.assert_success();
     assert_eq!(users.stdout.lines().count(), 1, "only the real user: {users:#?}");
 }
+
+#[test]
+fn export_prints_each_signed_version_and_refuses_a_case_without_one() {
+    let dir = workdir();
+    run(dir.path(), &["migrate"], None).assert_success();
+    // Six synthetic cases, one per stage: case 1 is only ordered, case 6 is amended.
+    run(dir.path(), &["seed-synthetic", "--cases", "6"], None).assert_success();
+
+    let hl7 = run(dir.path(), &["export", "hl7", "--case", "6"], None);
+    hl7.assert_success();
+    let messages: Vec<&str> = hl7.stdout.split("\r\n").filter(|m| !m.is_empty()).collect();
+    assert_eq!(messages.len(), 2, "version 1 and its amendment: {hl7:#?}");
+    let status = |m: &str| {
+        let parsed = marrow_interop::hl7::parse(m).expect("a valid HL7 message");
+        parsed.segment("OBR").expect("an OBR").field(25).to_owned()
+    };
+    assert_eq!((status(messages[0]).as_str(), status(messages[1]).as_str()), ("F", "C"));
+    let only = run(dir.path(), &["export", "hl7", "--case", "6", "--version", "2"], None);
+    let only: Vec<&str> =
+        only.assert_success().stdout.split("\r\n").filter(|m| !m.is_empty()).collect();
+    assert_eq!(only.len(), 1);
+    assert_eq!(status(only[0]), "C");
+
+    let fhir = run(dir.path(), &["export", "fhir", "--case", "5"], None);
+    let bundle: serde_json::Value =
+        serde_json::from_str(&fhir.assert_success().stdout).expect("the bundle is JSON");
+    assert_eq!(bundle["resourceType"], "Bundle");
+
+    let draft = run(dir.path(), &["export", "hl7", "--case", "1"], None);
+    assert!(!draft.status.success());
+    assert_eq!(draft.stderr.lines().count(), 1, "{draft:#?}");
+    assert!(draft.stderr.contains("case 1 has no signed report"), "{draft:#?}");
+}
