@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use marrow_domain::ids::CaseId;
 use marrow_domain::time::Timestamp;
-use marrow_interop::hl7::{AckCode, Envelope, MllpDecoder, ack_code, mllp_frame, oru_r01};
+use marrow_interop::hl7::{Envelope, MllpDecoder, ProcessingId, ack_code, mllp_frame, oru_r01};
 use marrow_store::{CaseRecord, OutboxItem, StoreError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -74,7 +74,7 @@ pub fn message(
         receiving_facility: envelope_of.receiving_facility.clone(),
         message_control_id: control_id(record.id, version),
         created_at: at,
-        processing_id: 'P',
+        processing_id: ProcessingId::Production,
     };
     Ok(oru_r01(&parts.report(record, found), &envelope))
 }
@@ -148,7 +148,7 @@ async fn send(destination: &str, item: &OutboxItem, timeout: Duration) -> Result
             .write_all(&mllp_frame(&item.message))
             .await
             .map_err(|e| format!("sending failed: {e}"))?;
-        let mut decoder = MllpDecoder::default();
+        let mut decoder = MllpDecoder::new();
         let mut buffer = [0_u8; 4096];
         loop {
             let n = stream.read(&mut buffer).await.map_err(|e| format!("reading the ACK: {e}"))?;
@@ -156,6 +156,7 @@ async fn send(destination: &str, item: &OutboxItem, timeout: Duration) -> Result
                 return Err("the destination closed the connection without an ACK".to_owned());
             }
             if let Some(ack) = decoder.push(&buffer[..n]).into_iter().next() {
+                let ack = ack.map_err(|e| format!("unreadable ACK frame: {e}"))?;
                 return judge(&ack, &item.control_id);
             }
         }
@@ -173,8 +174,8 @@ fn judge(ack: &str, control_id: &str) -> Result<(), String> {
         return Err(format!("ACK names {acknowledged:?}, not {control_id:?}"));
     }
     match ack_code(ack) {
-        Some(AckCode::AA | AckCode::CA) => Ok(()),
-        Some(code) => Err(format!("the destination refused the message ({code:?})")),
+        Some(code) if code.is_accept() => Ok(()),
+        Some(code) => Err(format!("the destination refused the message ({})", code.code())),
         None => Err("the ACK has no MSA-1 code".to_owned()),
     }
 }

@@ -108,7 +108,7 @@ async fn a_down_destination_keeps_messages_queued_across_a_restart_until_acknowl
     // Marrow restarts; the destination comes up. The queued message is delivered once, with
     // the control id the outbox recorded, as a final result.
     let db = app.restart_later().await;
-    let mut received = receiver(&destination, AckCode::AA).await;
+    let mut received = receiver(&destination, AckCode::ApplicationAccept).await;
     let app = spawn_app_with(db, config(&destination)).await;
     wait_for(&app, "the message is acknowledged", |items| items.iter().all(|i| i.sent)).await;
     let message = received.recv().await.unwrap();
@@ -140,7 +140,7 @@ async fn a_down_destination_keeps_messages_queued_across_a_restart_until_acknowl
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusing_destination_leaves_the_message_queued_with_the_refusal() {
     let destination = closed_port().await;
-    let mut received = receiver(&destination, AckCode::AE).await;
+    let mut received = receiver(&destination, AckCode::ApplicationError).await;
     let db = TestDb::sqlite().await;
     let store = db.store();
     let staff = Staff::insert(&store, "!").await;

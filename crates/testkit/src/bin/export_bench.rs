@@ -56,7 +56,14 @@ async fn main() {
     );
 
     let user = store
-        .create_user("bench-pathologist", "Bench Pathologist", Role::Pathologist, "!", None, synthetic::now())
+        .create_user(
+            "bench-pathologist",
+            "Bench Pathologist",
+            Role::Pathologist,
+            "!",
+            None,
+            synthetic::now(),
+        )
         .await
         .expect("user");
     let token = marrow_server::auth::new_token();
@@ -66,8 +73,11 @@ async fn main() {
         .expect("token");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base_url = format!("http://{}", listener.local_addr().expect("addr"));
-    let state =
-        AppState::with_clock(store.clone(), Config::default(), Arc::new(FixedClock(synthetic::now())));
+    let state = AppState::with_clock(
+        store.clone(),
+        Config::default(),
+        Arc::new(FixedClock(synthetic::now())),
+    );
     tokio::spawn(marrow_server::serve(listener, marrow_server::app(state), std::future::pending()));
     let client = reqwest::Client::new();
 
