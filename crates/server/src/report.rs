@@ -25,7 +25,7 @@ impl ReportParts {
                 .iter()
                 .map(|s| SpecimenLine {
                     id: s.id,
-                    taken: s.specimen.clone(),
+                    taken: s.specimen,
                     received_at: s.received.as_ref().map(|(_, at)| *at),
                 })
                 .collect(),

@@ -119,26 +119,35 @@ pub async fn bulk_export(
     let versions = state.store.versions_signed_since(since).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
     tokio::spawn(async move {
-        // Consecutive versions of one case share one load of the case.
-        let mut current: Option<marrow_store::CaseRecord> = None;
+        // Each report is loaded (several queries) and rendered in its own task, a window of
+        // them at a time, so the database and every core work at once; lines are written in
+        // signing order.
+        const IN_FLIGHT: usize = 32;
+        let mut queue = versions.into_iter();
+        let mut lines = std::collections::VecDeque::with_capacity(IN_FLIGHT);
         let mut chunk = String::new();
-        for (case, version) in versions {
-            if current.as_ref().is_none_or(|r| r.id != case) {
-                match state.store.case(case).await {
-                    Ok(record) => current = Some(record),
-                    Err(e) => {
-                        tracing::error!(case_id = case.0, error = %e, "bulk export stopped");
-                        let _ = tx.send(Err(std::io::Error::other("the export stopped"))).await;
-                        return;
-                    }
+        loop {
+            while lines.len() < IN_FLIGHT {
+                let Some((case, version)) = queue.next() else { break };
+                let store = state.store.clone();
+                lines.push_back(tokio::spawn(
+                    async move { export_line(&store, case, version).await },
+                ));
+            }
+            let Some(line) = lines.pop_front() else { break };
+            match line.await {
+                Ok(Ok(line)) => chunk.push_str(&line),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "bulk export stopped");
+                    let _ = tx.send(Err(std::io::Error::other("the export stopped"))).await;
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "bulk export stopped");
+                    let _ = tx.send(Err(std::io::Error::other("the export stopped"))).await;
+                    return;
                 }
             }
-            let Some(record) = current.as_ref() else { continue };
-            let Some(found) = record.versions.iter().find(|v| v.version == version) else {
-                continue;
-            };
-            let parts = ReportParts::of(record);
-            marrow_interop::fhir::export_line(&parts.report(record, found), &mut chunk);
             if chunk.len() > 256 * 1024 && tx.send(Ok(std::mem::take(&mut chunk))).await.is_err() {
                 return; // the client went away
             }
@@ -148,7 +157,22 @@ pub async fn bulk_export(
         }
     });
     let body = Body::from_stream(ChannelStream(rx));
-    Ok(([(header::CONTENT_TYPE, "application/fhir+ndjson")], body).into_response())
+    Ok(([(header::CONTENT_TYPE, marrow_interop::fhir::NDJSON_CONTENT_TYPE)], body).into_response())
+}
+
+/// One version's NDJSON line (empty if the version has gone, which signed versions never do).
+async fn export_line(
+    store: &marrow_store::Store,
+    case: CaseId,
+    version: i64,
+) -> Result<String, marrow_store::StoreError> {
+    let record = store.case(case).await?;
+    let mut line = String::new();
+    if let Some(found) = record.versions.iter().find(|v| v.version == version) {
+        let parts = ReportParts::of(&record);
+        marrow_interop::fhir::write_export_line(&mut line, &parts.report(&record, found));
+    }
+    Ok(line)
 }
 
 /// A channel receiver as a byte stream for the response body.

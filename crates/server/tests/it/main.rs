@@ -11,6 +11,7 @@ mod checkin;
 mod counter;
 mod hl7;
 mod lab;
+mod report_snapshot;
 mod safety;
 mod signed;
 mod story;

@@ -1242,19 +1242,21 @@ async fn flag_inputs(
     case: CaseId,
     signed: Option<&ReportVersion>,
 ) -> Result<(CountingRules, Option<Aspirate>), StoreError> {
-    if let Some(v) = signed {
-        if let Some(a) = &v.aspirate {
-            return Ok((v.excluded.clone(), Some(a.clone())));
-        }
+    if let Some(v) = signed
+        && let Some(a) = &v.aspirate
+    {
+        return Ok((v.excluded.clone(), Some(a.clone())));
     }
-    let excluded: Option<String> =
-        sqlx::query_scalar("SELECT value FROM site_settings WHERE name = $1")
-            .bind(super::counts::EXCLUDED_CLASSES)
-            .fetch_optional(&mut *conn)
-            .await?;
     let rules = match signed {
         Some(v) => v.excluded.clone(),
-        None => super::counts::rules_from(excluded.as_deref())?,
+        None => {
+            let excluded: Option<String> =
+                sqlx::query_scalar("SELECT value FROM site_settings WHERE name = $1")
+                    .bind(super::counts::EXCLUDED_CLASSES)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            super::counts::rules_from(excluded.as_deref())?
+        }
     };
     let aspirate = super::counts::aspirate_in(conn, case).await?.map(|(a, _, _)| a);
     Ok((rules, aspirate))
