@@ -128,6 +128,7 @@ pub fn app(state: AppState) -> Router {
         .route("/static/marrow.css", get(stylesheet))
         .route("/static/counter.js", get(counter_script))
         .route("/static/safety.js", get(safety_script))
+        .route("/static/report.js", get(report_script))
         .merge(pages::router())
         .merge(api::router())
         .layer(axum::middleware::from_fn(security_headers))
@@ -169,6 +170,10 @@ async fn stylesheet() -> Response {
 // Scripts are not cached: a page and its script must come from the same build.
 async fn counter_script() -> Response {
     asset("text/javascript; charset=utf-8", "no-cache", include_str!("../static/counter.js"))
+}
+
+async fn report_script() -> Response {
+    asset("text/javascript; charset=utf-8", "no-cache", include_str!("../static/report.js"))
 }
 
 async fn safety_script() -> Response {

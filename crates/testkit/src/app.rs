@@ -128,6 +128,8 @@ pub struct Reply {
     pub headers: reqwest::header::HeaderMap,
     /// Parsed body.
     pub json: serde_json::Value,
+    /// The body as text (NDJSON, HL7).
+    pub text: String,
 }
 
 /// A bearer-token API client.
@@ -155,7 +157,7 @@ impl Api {
         let headers = response.headers().clone();
         let text = response.text().await.expect("read the API response");
         let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-        Reply { status, headers, json }
+        Reply { status, headers, json, text }
     }
 
     /// GET `path`.

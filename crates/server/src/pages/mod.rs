@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
             get(steps::differential_form).post(steps::differential_save),
         )
         .route("/cases/{id}/report", get(steps::draft_form).post(steps::draft_save))
+        .route("/cases/{id}/report/flags", post(steps::report_flags))
         .route("/cases/{id}/report/sign", get(steps::sign_form).post(steps::sign))
         .route("/cases/{id}/report/amend", get(steps::amend_form).post(steps::amend_save))
         .route("/cases/{id}/report/versions/{version}", get(cases::report_version))

@@ -608,6 +608,32 @@ fn content_from(form: &FormValues) -> Result<ReportContent, FieldError> {
     })
 }
 
+/// The flags the typed (not yet saved) report would raise, for the form's live panel: the
+/// same function that signing records. JSON: `{flags: [{kind, text, source}], codes}`.
+pub async fn report_flags(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { staff, form }: StaffForm,
+) -> Result<Response, PageError> {
+    use axum::response::IntoResponse;
+    staff.require(Action::DraftReport)?;
+    let case = CaseId(path_id(&id, "case")?);
+    let body = match content_from(&form) {
+        Ok(content) => {
+            let flags = state.store.report_flags(case, Some(&content)).await?;
+            let list: Vec<_> = flags
+                .iter()
+                .map(|f| {
+                    serde_json::json!({"kind": f.kind.code(), "text": f.text, "source": f.source})
+                })
+                .collect();
+            serde_json::json!({"flags": list, "codes": flag_codes(&flags)})
+        }
+        Err(e) => serde_json::json!({"error": {"field": e.field, "message": e.message}}),
+    };
+    Ok(axum::Json(body).into_response())
+}
+
 pub async fn draft_form(
     State(state): State<AppState>,
     staff: Staff,

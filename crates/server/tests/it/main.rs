@@ -9,6 +9,7 @@ mod access;
 mod auth;
 mod checkin;
 mod counter;
+mod exports;
 mod hl7;
 mod lab;
 mod report_snapshot;

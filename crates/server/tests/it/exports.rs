@@ -1,0 +1,121 @@
+//! The exports through the API: a case's FHIR bundle and HL7 message, the bulk NDJSON export,
+//! and refusals (drafts, roles, a missing `_since`). FHIR output is checked with the same
+//! fhir.resources validator the interop tests use.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use marrow_domain::case::CaseStatus;
+use marrow_domain::role::Role;
+use marrow_testkit::synthetic::{Staff, case_at};
+use serde_json::Value;
+
+use crate::sqlite_app;
+
+/// Runs the FHIR validator on `input` when its Python is available; required in CI.
+fn fhir_validate(input: &str) {
+    let python = std::env::var("MARROW_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let usable = Command::new(&python)
+        .args(["-c", "import fhir.resources"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !usable {
+        assert!(
+            std::env::var("MARROW_REQUIRE_VALIDATORS").as_deref() != Ok("1"),
+            "{python} cannot import fhir.resources"
+        );
+        eprintln!("skipping fhir.resources validation: {python} cannot import it");
+        return;
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../interop/tests/validators/fhir_validate.py");
+    let mut child = Command::new(&python)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "fhir.resources refused it:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn report_status(bundle: &Value) -> String {
+    bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .find(|r| r["resourceType"] == "DiagnosticReport")
+        .map(|r| r["status"].as_str().unwrap().to_owned())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_signed_case_exports_as_fhir_and_hl7_and_a_draft_is_refused() {
+    let app = sqlite_app().await;
+    let staff = Staff::insert(&app.store, "!").await;
+    let (_, amended) = case_at(&app.store, &staff, 1, CaseStatus::Amended).await;
+    let (_, draft) = case_at(&app.store, &staff, 2, CaseStatus::InLab).await;
+    let clinician = app.api_as(Role::Clinician).await;
+
+    let latest = clinician.get(&format!("/api/v1/cases/{amended}/fhir")).await;
+    assert_eq!(latest.status, 200);
+    assert_eq!(latest.headers["content-type"], "application/fhir+json");
+    assert_eq!(latest.json["resourceType"], "Bundle");
+    assert_eq!(report_status(&latest.json), "amended");
+    fhir_validate(&latest.text);
+    let first = clinician.get(&format!("/api/v1/cases/{amended}/fhir?version=1")).await;
+    assert_eq!(report_status(&first.json), "final");
+    let missing = clinician.get(&format!("/api/v1/cases/{amended}/fhir?version=9")).await;
+    assert_eq!(missing.status, 404);
+
+    let hl7 = clinician.get(&format!("/api/v1/cases/{amended}/hl7")).await;
+    assert_eq!(hl7.status, 200);
+    let message = marrow_interop::hl7::parse(&hl7.text).unwrap();
+    assert_eq!(message.segment("OBR").unwrap().field(25), "C", "the amendment is a correction");
+
+    for path in [format!("/api/v1/cases/{draft}/fhir"), format!("/api/v1/cases/{draft}/hl7")] {
+        let refused = clinician.get(&path).await;
+        assert_eq!(refused.status, 409, "{path}");
+        assert!(refused.json["error"].as_str().unwrap().contains("no signed report"));
+    }
+    let admin = app.api_as(Role::Admin).await;
+    assert_eq!(admin.get(&format!("/api/v1/cases/{amended}/fhir")).await.status, 403);
+}
+
+#[tokio::test]
+async fn the_bulk_export_has_one_valid_bundle_per_signed_version_since_a_date() {
+    let app = sqlite_app().await;
+    let staff = Staff::insert(&app.store, "!").await;
+    case_at(&app.store, &staff, 1, CaseStatus::Amended).await;
+    case_at(&app.store, &staff, 2, CaseStatus::Reported).await;
+    case_at(&app.store, &staff, 3, CaseStatus::InLab).await;
+    let pathologist = app.api_as(Role::Pathologist).await;
+
+    let all = pathologist.get("/api/v1/fhir/export?_since=2026-11-01").await;
+    assert_eq!(all.status, 200);
+    assert_eq!(all.headers["content-type"], "application/fhir+ndjson");
+    let lines: Vec<Value> =
+        all.text.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+    assert_eq!(lines.len(), 3, "two versions of case 1, one of case 2, none of the draft");
+    assert!(lines.iter().all(|b| b["resourceType"] == "Bundle"));
+    fhir_validate(&all.text);
+
+    // The synthetic reports were signed at 09:00 UTC on 2026-11-24.
+    let later = pathologist.get("/api/v1/fhir/export?_since=2026-11-24T09:00:01Z").await;
+    assert_eq!((later.status, later.text.as_str()), (200, ""));
+    let missing = pathologist.get("/api/v1/fhir/export").await;
+    assert_eq!(missing.status, 422);
+    assert_eq!(missing.json["field"], "_since");
+    let bad = pathologist.get("/api/v1/fhir/export?_since=yesterday").await;
+    assert_eq!((bad.status, bad.json["field"].as_str()), (422, Some("_since")));
+    let clinician = app.api_as(Role::Clinician).await;
+    assert_eq!(clinician.get("/api/v1/fhir/export?_since=2026-11-01").await.status, 403);
+}
