@@ -4,70 +4,21 @@
 //   MARROW_BIN=target/debug/marrow node --test e2e/
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import net from "node:net";
-import { chromium } from "playwright-core";
+import { demo } from "./support.mjs";
 
-const BIN = process.env.MARROW_BIN || "target/debug/marrow";
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-const dir = mkdtempSync(join(tmpdir(), "marrow-e2e-checkin-"));
+let app;
 let port;
-let server;
-const passwords = {};
 let browser;
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 before(async () => {
-  port = await freePort();
-  server = spawn(BIN, ["serve", "--demo", "--database", `sqlite://${join(dir, "m.db")}`, "--listen", `127.0.0.1:${port}`], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, MARROW_LOG: "warn" },
-  });
-  let out = "";
-  server.stdout.on("data", (d) => (out += d));
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break;
-    } catch (_) {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  for (const line of out.split("\n")) {
-    const m = line.match(/^\s+(\S+)\s+.*\s([0-9a-f]{20})$/);
-    if (m) passwords[m[1]] = m[2];
-  }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-  });
+  app = await demo("checkin");
+  port = new URL(app.base).port;
+  browser = app.browser;
 });
-
 after(async () => {
-  await browser?.close();
-  server?.kill("SIGKILL");
+  await app?.stop();
 });
 
-async function staffPage(user) {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(`http://127.0.0.1:${port}/login`);
-  await page.fill("#f-username", user);
-  await page.fill("#f-password", passwords[user]);
-  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
-  return page;
-}
+const staffPage = (user) => app.staffPage(user);
 
 test("a patient reports a fever at home and the team sees the alert until a clinician acknowledges it", async () => {
   const nurse = await staffPage("nurse");

@@ -129,6 +129,7 @@ pub fn app(state: AppState) -> Router {
         .route("/static/counter.js", get(counter_script))
         .route("/static/safety.js", get(safety_script))
         .route("/static/report.js", get(report_script))
+        .route("/static/live.js", get(live_script))
         .merge(pages::router())
         .merge(api::router())
         .layer(axum::middleware::from_fn(security_headers))
@@ -170,6 +171,10 @@ async fn stylesheet() -> Response {
 // Scripts are not cached: a page and its script must come from the same build.
 async fn counter_script() -> Response {
     asset("text/javascript; charset=utf-8", "no-cache", include_str!("../static/counter.js"))
+}
+
+async fn live_script() -> Response {
+    asset("text/javascript; charset=utf-8", "no-cache", include_str!("../static/live.js"))
 }
 
 async fn report_script() -> Response {

@@ -4,10 +4,11 @@
 // flags the pathologist saw.
 "use strict";
 
+import { live } from "/static/live.js";
+
 const panel = document.getElementById("flags-list");
 const form = document.getElementById("report-form");
 const shown = form.querySelector("input[name='flags_shown']");
-let timer = null;
 
 function item(flag) {
   const li = document.createElement("li");
@@ -30,21 +31,4 @@ function draw(body) {
   if (shown) shown.value = body.codes;
 }
 
-async function refresh() {
-  try {
-    const response = await fetch(panel.dataset.url, {
-      method: "POST",
-      body: new URLSearchParams(new FormData(form)),
-      credentials: "same-origin",
-    });
-    if (response.ok) draw(await response.json());
-  } catch (_) {
-    // Offline: the server computes the flags again when signing.
-  }
-}
-
-form.addEventListener("input", () => {
-  clearTimeout(timer);
-  timer = setTimeout(refresh, 300);
-});
-form.addEventListener("change", refresh);
+live(form, panel.dataset.url, draw, 300);

@@ -3,11 +3,12 @@
 // into the panel are kept across redraws.
 "use strict";
 
+import { live } from "/static/live.js";
+
 const form = document.querySelector("form[action$='/safety-check']");
 const panel = document.getElementById("findings");
 const blocked = document.getElementById("blocked");
 const reasons = new Map();
-let timer = null;
 
 function text(tag, content, cls) {
   const node = document.createElement(tag);
@@ -48,20 +49,4 @@ function draw(body) {
   blocked.hidden = !body.blocked;
 }
 
-async function refresh() {
-  try {
-    const response = await fetch(panel.dataset.url, {
-      method: "POST",
-      body: new URLSearchParams(new FormData(form)),
-      credentials: "same-origin",
-    });
-    if (response.ok) draw(await response.json());
-  } catch (_) {
-    // Offline: the server checks again on saving.
-  }
-}
-
-form.addEventListener("input", () => {
-  clearTimeout(timer);
-  timer = setTimeout(refresh, 250);
-});
+live(form, panel.dataset.url, draw);

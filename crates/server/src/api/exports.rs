@@ -28,8 +28,20 @@ pub struct VersionQuery {
     pub version: Option<String>,
 }
 
-fn version_of(q: &VersionQuery) -> Result<Option<i64>, AppError> {
-    q.version.as_deref().map(|v| path_id(v, "version")).transpose()
+/// The case of a per-case export and the signed version asked for (the latest by default),
+/// after the role check; a case without a signed report is refused.
+async fn signed_case(
+    state: &AppState,
+    user: &ApiUser,
+    raw_id: &str,
+    q: &VersionQuery,
+) -> Result<(marrow_store::CaseRecord, i64), AppError> {
+    require(&user.0, Action::ViewClinicalRecords)?;
+    let id = CaseId(path_id(raw_id, "case")?);
+    let wanted = q.version.as_deref().map(|v| path_id(v, "version")).transpose()?;
+    let record = state.store.case(id).await?;
+    let version = signed_or_refuse(&record, wanted)?.version;
+    Ok((record, version))
 }
 
 /// The report's FHIR R4 (4.0.1) Bundle: Patient, ServiceRequest, Procedure, Specimens, an
@@ -45,16 +57,15 @@ pub async fn case_fhir(
     Path(id): Path<String>,
     Query(q): Query<VersionQuery>,
 ) -> ApiResult<Response> {
-    require(&user.0, Action::ViewClinicalRecords)?;
-    let id = CaseId(path_id(&id, "case")?);
-    let record = state.store.case(id).await?;
-    let found = signed_or_refuse(&record, version_of(&q)?)?;
+    let (record, version) = signed_case(&state, &user, &id, &q).await?;
+    let found = signed_or_refuse(&record, Some(version))?;
     let parts = ReportParts::of(&record);
     let report = parts.report(&record, found);
     let pdf =
         marrow_interop::report_pdf::render(&report, marrow_interop::report_pdf::PaperSize::A4);
-    let bundle = marrow_interop::fhir::bundle(&report, &pdf);
-    Ok(([(header::CONTENT_TYPE, "application/fhir+json")], bundle.to_string()).into_response())
+    let json =
+        marrow_interop::fhir::bundle_json(&report, &pdf, marrow_interop::fhir::Layout::Compact);
+    Ok(([(header::CONTENT_TYPE, marrow_interop::fhir::CONTENT_TYPE)], json).into_response())
 }
 
 /// The report as an HL7 v2.5.1 ORU^R01 message (segments separated by carriage returns);
@@ -70,13 +81,10 @@ pub async fn case_hl7(
     Path(id): Path<String>,
     Query(q): Query<VersionQuery>,
 ) -> ApiResult<Response> {
-    require(&user.0, Action::ViewClinicalRecords)?;
-    let id = CaseId(path_id(&id, "case")?);
-    let record = state.store.case(id).await?;
-    let found = signed_or_refuse(&record, version_of(&q)?)?;
+    let (record, version) = signed_case(&state, &user, &id, &q).await?;
     let config =
         state.config.hl7.clone().unwrap_or_else(|| crate::hl7::Hl7Config::to("unconfigured"));
-    let text = crate::hl7::message(&record, found.version, &config, state.clock.now())?;
+    let text = crate::hl7::message(&record, version, &config, state.clock.now())?;
     Ok(([(header::CONTENT_TYPE, "x-application/hl7-v2+er7; charset=utf-8")], text).into_response())
 }
 

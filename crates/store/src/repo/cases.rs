@@ -671,7 +671,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let revision = current_revision + 1;
-        sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO report_drafts (case_id, adequacy, cellularity, morphology, interpretation, comment,
                                         revision, updated_by, updated_at, erythropoiesis, granulopoiesis,
                                         megakaryopoiesis, lymphoid, granulomas, organisms, haemophagocytosis)
@@ -685,16 +685,8 @@ impl Store {
         .bind(content.comment.as_deref())
         .bind(revision)
         .bind(stamp.by.0)
-        .bind(stamp.at.to_rfc3339())
-        .bind(content.erythropoiesis.as_deref())
-        .bind(content.granulopoiesis.as_deref())
-        .bind(content.megakaryopoiesis.as_deref())
-        .bind(content.lymphoid.as_deref())
-        .bind(content.granulomas.map(Finding::code))
-        .bind(content.organisms.map(Finding::code))
-        .bind(content.haemophagocytosis.map(Finding::code))
-        .execute(&mut *tx)
-        .await?;
+        .bind(stamp.at.to_rfc3339());
+        bind_synoptic(insert, content).execute(&mut *tx).await?;
         let before = current.map(|d| content_json(&d.content));
         audit_step(
             &mut tx,
@@ -1228,6 +1220,22 @@ fn draft_from(row: &AnyRow) -> Result<DraftRecord, StoreError> {
     })
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds the synoptic columns added by migration 5, in their column order (erythropoiesis,
+/// granulopoiesis, megakaryopoiesis, lymphoid, granulomas, organisms, haemophagocytosis): the
+/// draft and the signed version store them alike.
+fn bind_synoptic<'q>(query: AnyQuery<'q>, content: &'q ReportContent) -> AnyQuery<'q> {
+    query
+        .bind(content.erythropoiesis.as_deref())
+        .bind(content.granulopoiesis.as_deref())
+        .bind(content.megakaryopoiesis.as_deref())
+        .bind(content.lymphoid.as_deref())
+        .bind(content.granulomas.map(Finding::code))
+        .bind(content.organisms.map(Finding::code))
+        .bind(content.haemophagocytosis.map(Finding::code))
+}
+
 /// What a signed version freezes beside its wording.
 struct Frozen<'a> {
     differential: &'a Differential,
@@ -1343,7 +1351,7 @@ async fn insert_version(
             .bind(super::counts::EXCLUDED_CLASSES)
             .fetch_optional(&mut *conn)
             .await?;
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO report_versions (case_id, version, adequacy, cellularity, morphology, interpretation, comment,
                                       differential, amendment_reason, signed_by, signed_at, excluded_classes,
                                       erythropoiesis, granulopoiesis, megakaryopoiesis, lymphoid, granulomas,
@@ -1361,17 +1369,11 @@ async fn insert_version(
     .bind(reason)
     .bind(stamp.by.0)
     .bind(stamp.at.to_rfc3339())
-    .bind(excluded.unwrap_or_default())
-    .bind(content.erythropoiesis.as_deref())
-    .bind(content.granulopoiesis.as_deref())
-    .bind(content.megakaryopoiesis.as_deref())
-    .bind(content.lymphoid.as_deref())
-    .bind(content.granulomas.map(Finding::code))
-    .bind(content.organisms.map(Finding::code))
-    .bind(content.haemophagocytosis.map(Finding::code))
-    .bind(frozen.aspirate.map(|a| super::counts::aspirate_json(a).to_string()))
-    .bind(flags_json(frozen.flags).to_string())
-    .execute(&mut *conn)
-    .await?;
+    .bind(excluded.unwrap_or_default());
+    bind_synoptic(insert, content)
+        .bind(frozen.aspirate.map(|a| super::counts::aspirate_json(a).to_string()))
+        .bind(flags_json(frozen.flags).to_string())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
