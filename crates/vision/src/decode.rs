@@ -1,0 +1,1 @@
+//! Placeholder: decoding with limits (helper work).

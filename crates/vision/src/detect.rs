@@ -1,0 +1,1 @@
+//! Placeholder: detection (helper work).
