@@ -77,6 +77,28 @@ enum Command {
     /// Print a case's signed report in an exchange format (drafts are refused).
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Train the cell classifier from labelled folders (one sub-folder per class: BLA, EOS,
+    /// LYT, MON, NGS, NIF, PMO) and write a model file with its training record.
+    Train {
+        /// A labelled folder; repeat to add more (e.g. the cells confirmed in this lab).
+        #[arg(long = "data", required = true)]
+        data: Vec<std::path::PathBuf>,
+        /// Where to write the model file.
+        #[arg(long, default_value = "marrow-cells.model")]
+        out: std::path::PathBuf,
+        /// Passes over the training images.
+        #[arg(long, default_value_t = 30)]
+        epochs: usize,
+        /// Seed of the split, the initial weights and the augmentation (recorded in the file).
+        #[arg(long, default_value_t = 20_261_124)]
+        seed: u64,
+        /// Fraction of each class held out for validation.
+        #[arg(long, default_value_t = 0.2)]
+        validation: f32,
+        /// Version written into the model file.
+        #[arg(long, default_value = "1")]
+        model_version: String,
+    },
     /// Add N synthetic cases for benchmarks (never on a clinical database).
     #[command(hide = true)]
     SeedSynthetic {
@@ -198,6 +220,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(&cli.db, &listen, demo, secure_cookies, hl7).await
         }
         Command::Export(command) => export(&cli.db, command).await,
+        Command::Train { data, out, epochs, seed, validation, model_version } => {
+            train(&data, &out, epochs, seed, validation, model_version)
+        }
         Command::Migrate => {
             let store = open(&cli.db, OpenMode::CreateIfMissing).await?;
             println!("database is up to date ({})", backend_name(store.backend()));
@@ -327,6 +352,57 @@ async fn serve(
     marrow_server::serve(listener, app, shutdown_signal()).await.context("the server stopped")?;
     store.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Trains the classifier; progress goes to standard error, the validation table to standard
+/// output. Needs no database.
+fn train(
+    folders: &[std::path::PathBuf],
+    out: &std::path::Path,
+    epochs: usize,
+    seed: u64,
+    validation: f32,
+    model_version: String,
+) -> anyhow::Result<()> {
+    use marrow_vision::train::{Progress, TrainOptions, list_folder};
+    if !(0.05..=0.5).contains(&validation) {
+        anyhow::bail!("--validation {validation} must be between 0.05 and 0.5");
+    }
+    if epochs == 0 {
+        anyhow::bail!("--epochs must be at least 1");
+    }
+    let mut items = Vec::new();
+    let mut sources = Vec::new();
+    for folder in folders {
+        let listed = list_folder(folder)?;
+        sources.push(format!("{} ({} images)", folder.display(), listed.len()));
+        items.extend(listed);
+    }
+    let options = TrainOptions {
+        epochs,
+        seed,
+        validation_fraction: validation,
+        model_version,
+        ..TrainOptions::default()
+    };
+    let terminal = std::io::stderr().is_terminal();
+    let mut progress = |p: Progress| match p {
+        Progress::Loaded(done, total) if terminal => eprint!("\rloading images {done}/{total}"),
+        Progress::Loaded(done, total) if done == total => eprintln!("loaded {total} images"),
+        Progress::Loaded(..) => {}
+        Progress::Epoch(epoch, of, loss, accuracy) => {
+            if terminal {
+                eprintln!();
+            }
+            eprintln!(
+                "epoch {epoch}/{of}: training loss {loss:.3}, validation accuracy {accuracy:.3}"
+            );
+        }
+    };
+    let record = marrow_vision::train::train(&items, sources, &options, out, &mut progress)?;
+    println!("{}", record.validation.table());
+    println!("wrote {} ({:.0} s)", out.display(), record.training_seconds);
     Ok(())
 }
 

@@ -8,8 +8,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod classify;
 pub mod decode;
 pub mod detect;
+pub mod metrics;
+pub mod train;
 
 mod error;
 pub use error::VisionError;

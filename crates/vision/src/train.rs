@@ -1,0 +1,437 @@
+//! Training the classifier from labelled folders (one sub-folder per class, named with the
+//! Matek code: `BLA/`, `EOS/`, …), with a fixed, recorded split and seed, augmentation that
+//! suits cells, and a model file that carries its training record.
+//!
+//! Augmentation: a cell has no "up", so each image is seen in any of the 8 rotations by right
+//! angles and reflections; it is shifted by a few pixels (the crop is never perfectly
+//! centred); and its colour is jittered mildly (each channel's gain and the brightness), for
+//! the stain and camera differences between laboratories.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{Optimizer, VarBuilder, VarMap};
+use image::RgbImage;
+
+use crate::VisionError;
+use crate::classify::{
+    ARCHITECTURE, INPUT_SIDE, ModelClass, Network, TrainingRecord, prepare, push_chw, save,
+};
+use crate::metrics::Metrics;
+
+/// A labelled image: its path relative to its folder's root, and its class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Labelled {
+    /// The data folder it came from.
+    pub root: PathBuf,
+    /// Relative path, e.g. `BLA/BLA_00012.jpg`.
+    pub path: String,
+    /// Its class.
+    pub class: ModelClass,
+}
+
+/// Lists the images of a labelled folder; sub-folders not named after a class are refused by
+/// name (a typo would otherwise silently drop a class).
+pub fn list_folder(root: &Path) -> Result<Vec<Labelled>, VisionError> {
+    let io = |source| VisionError::Io { path: root.display().to_string(), source };
+    let mut out = Vec::new();
+    let mut entries: Vec<_> =
+        std::fs::read_dir(root).map_err(io)?.collect::<Result<_, _>>().map_err(io)?;
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        if !entry.file_type().map_err(io)?.is_dir() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let class = ModelClass::from_code(&name).ok_or_else(|| {
+            VisionError::Data(format!(
+                "folder {name:?} in {} is not a class; expected one of {}",
+                root.display(),
+                ModelClass::ALL.map(ModelClass::code).join(", ")
+            ))
+        })?;
+        let mut files: Vec<String> = std::fs::read_dir(entry.path())
+            .map_err(io)?
+            .filter_map(Result::ok)
+            .map(|f| f.file_name().to_string_lossy().into_owned())
+            .filter(|f| {
+                let lower = f.to_ascii_lowercase();
+                [".jpg", ".jpeg", ".png", ".tif", ".tiff"].iter().any(|e| lower.ends_with(e))
+            })
+            .collect();
+        files.sort();
+        out.extend(files.into_iter().map(|f| Labelled {
+            root: root.to_owned(),
+            path: format!("{name}/{f}"),
+            class,
+        }));
+    }
+    if out.is_empty() {
+        return Err(VisionError::Data(format!("no labelled images in {}", root.display())));
+    }
+    Ok(out)
+}
+
+/// A small, seedable random generator (SplitMix64): the split, the initial weights and the
+/// augmentation all come from the recorded seed, so a run can be repeated.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1_u64 << 24) as f32
+    }
+
+    /// Uniform in 0..n.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// Fisher–Yates shuffle.
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.below(i + 1));
+        }
+    }
+}
+
+/// Splits each class separately (stratified): after a seeded shuffle, the first
+/// `validation_fraction` of every class is held out. Returns (training, validation).
+pub fn split(
+    items: &[Labelled],
+    validation_fraction: f32,
+    seed: u64,
+) -> (Vec<Labelled>, Vec<Labelled>) {
+    let mut rng = Rng::new(seed);
+    let (mut train, mut validation) = (Vec::new(), Vec::new());
+    for class in ModelClass::ALL {
+        let mut of_class: Vec<Labelled> =
+            items.iter().filter(|i| i.class == class).cloned().collect();
+        rng.shuffle(&mut of_class);
+        let held = ((of_class.len() as f32) * validation_fraction).round() as usize;
+        validation.extend(of_class.drain(..held));
+        train.extend(of_class);
+    }
+    (train, validation)
+}
+
+/// How to train.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// Passes over the training part.
+    pub epochs: usize,
+    /// Images per optimiser step.
+    pub batch: usize,
+    /// Peak learning rate (AdamW, cosine decay to zero).
+    pub learning_rate: f64,
+    /// Fraction of each class held out.
+    pub validation_fraction: f32,
+    /// Seed of everything random.
+    pub seed: u64,
+    /// The version written into the model file.
+    pub model_version: String,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            epochs: 30,
+            batch: 32,
+            learning_rate: 2e-3,
+            validation_fraction: 0.2,
+            seed: 20_261_124,
+            model_version: "1".to_owned(),
+        }
+    }
+}
+
+/// What training reports as it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// Images decoded and prepared so far, of the total.
+    Loaded(usize, usize),
+    /// One epoch done: (epoch, epochs, mean training loss, validation accuracy).
+    Epoch(usize, usize, f32, f64),
+}
+
+/// Decodes and prepares every image once (they are small after [`prepare`]).
+fn load(
+    items: &[Labelled],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<RgbImage>, VisionError> {
+    let limits = crate::decode::Limits::default();
+    let mut out = Vec::with_capacity(items.len());
+    for (n, item) in items.iter().enumerate() {
+        let image = crate::decode::decode_file(&item.root.join(&item.path), &limits)?;
+        out.push(prepare(&image));
+        if n % 200 == 199 || n + 1 == items.len() {
+            progress(Progress::Loaded(n + 1, items.len()));
+        }
+    }
+    Ok(out)
+}
+
+/// One augmented copy of a prepared image, as channel-major floats.
+fn augment(image: &RgbImage, rng: &mut Rng, out: &mut Vec<f32>) {
+    let side = INPUT_SIDE as i64;
+    let transform = rng.below(8);
+    let (dx, dy) = (rng.below(7) as i64 - 3, rng.below(7) as i64 - 3);
+    let gains = [0.9 + 0.2 * rng.unit(), 0.9 + 0.2 * rng.unit(), 0.9 + 0.2 * rng.unit()];
+    let brightness = (rng.unit() - 0.5) * 0.16;
+    for (channel, gain) in gains.iter().enumerate() {
+        for y in 0..side {
+            for x in 0..side {
+                // Where this output pixel comes from: shift, then one of the 8 symmetries.
+                let (sx, sy) = ((x + dx).clamp(0, side - 1), (y + dy).clamp(0, side - 1));
+                let (u, v) = match transform {
+                    0 => (sx, sy),
+                    1 => (side - 1 - sy, sx),
+                    2 => (side - 1 - sx, side - 1 - sy),
+                    3 => (sy, side - 1 - sx),
+                    4 => (side - 1 - sx, sy),
+                    5 => (sx, side - 1 - sy),
+                    6 => (sy, sx),
+                    _ => (side - 1 - sy, side - 1 - sx),
+                };
+                let p = image.get_pixel(u as u32, v as u32).0[channel];
+                out.push((f32::from(p) / 127.5 - 1.0) * gain + brightness);
+            }
+        }
+    }
+}
+
+/// Kaiming-uniform initial weights from the seeded generator (candle's own CPU generator cannot
+/// be seeded), biases zero.
+fn initialise(varmap: &VarMap, rng: &mut Rng) -> Result<(), VisionError> {
+    let data = varmap.data().lock().map_err(|_| VisionError::Model("weights lock".into()))?;
+    let mut names: Vec<&String> = data.keys().collect();
+    names.sort();
+    for name in names {
+        let var: &Var = &data[name];
+        let dims = var.dims().to_vec();
+        let count: usize = dims.iter().product();
+        let values: Vec<f32> = if name.ends_with("bias") {
+            vec![0.0; count]
+        } else {
+            let fan_in: usize = dims[1..].iter().product();
+            let bound = (6.0 / fan_in as f32).sqrt();
+            (0..count).map(|_| (rng.unit() * 2.0 - 1.0) * bound).collect()
+        };
+        var.set(&Tensor::from_vec(values, dims, &Device::Cpu)?)?;
+    }
+    Ok(())
+}
+
+/// Trains on `items` and writes the model to `out`. `data` describes the sources (with their
+/// citations) for the record; `progress` hears about loading and each epoch.
+pub fn train(
+    items: &[Labelled],
+    data: Vec<String>,
+    options: &TrainOptions,
+    out: &Path,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<TrainingRecord, VisionError> {
+    let started = Instant::now();
+    let device = Device::Cpu;
+    let (train_items, validation_items) = split(items, options.validation_fraction, options.seed);
+    if train_items.is_empty() || validation_items.is_empty() {
+        return Err(VisionError::Data("too few images to hold some out for validation".into()));
+    }
+    let mut all = train_items.clone();
+    all.extend(validation_items.iter().cloned());
+    let images = load(&all, progress)?;
+    let (train_images, validation_images) = images.split_at(train_items.len());
+
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
+    let network = Network::new(&vb)?;
+    let mut rng = Rng::new(options.seed ^ 0x5EED);
+    initialise(&varmap, &mut rng)?;
+    let mut optimiser = candle_nn::AdamW::new(
+        varmap.all_vars(),
+        candle_nn::ParamsAdamW {
+            lr: options.learning_rate,
+            weight_decay: 1e-4,
+            ..Default::default()
+        },
+    )?;
+    let side = INPUT_SIDE as usize;
+    let labels: Vec<u32> = train_items
+        .iter()
+        .map(|i| ModelClass::ALL.iter().position(|c| *c == i.class).unwrap_or(0) as u32)
+        .collect();
+    let steps_per_epoch = train_items.len().div_ceil(options.batch);
+    let total_steps = (steps_per_epoch * options.epochs).max(1);
+    let mut step = 0;
+    let mut order: Vec<usize> = (0..train_items.len()).collect();
+    let mut last_metrics = None;
+    for epoch in 0..options.epochs {
+        rng.shuffle(&mut order);
+        let mut loss_sum = 0.0;
+        for batch in order.chunks(options.batch) {
+            let progress_fraction = step as f64 / total_steps as f64;
+            optimiser.set_learning_rate(
+                options.learning_rate
+                    * 0.5
+                    * (1.0 + (std::f64::consts::PI * progress_fraction).cos()),
+            );
+            let mut input = Vec::with_capacity(batch.len() * 3 * side * side);
+            for &i in batch {
+                augment(&train_images[i], &mut rng, &mut input);
+            }
+            let x = Tensor::from_vec(input, (batch.len(), 3, side, side), &device)?;
+            let y = Tensor::from_vec(
+                batch.iter().map(|&i| labels[i]).collect::<Vec<_>>(),
+                batch.len(),
+                &device,
+            )?;
+            let loss = candle_nn::loss::cross_entropy(&network.forward(&x, None)?, &y)?;
+            optimiser.backward_step(&loss)?;
+            loss_sum += loss.to_scalar::<f32>()?;
+            step += 1;
+        }
+        let metrics = evaluate(&network, validation_images, &validation_items, &device)?;
+        progress(Progress::Epoch(
+            epoch + 1,
+            options.epochs,
+            loss_sum / steps_per_epoch as f32,
+            metrics.accuracy,
+        ));
+        last_metrics = Some(metrics);
+    }
+    let validation = match last_metrics {
+        Some(m) => m,
+        None => evaluate(&network, validation_images, &validation_items, &device)?,
+    };
+    let mut images_per_class = HashMap::new();
+    for item in items {
+        *images_per_class.entry(item.class.code().to_owned()).or_insert(0) += 1;
+    }
+    let record = TrainingRecord {
+        architecture: ARCHITECTURE.to_owned(),
+        model_version: options.model_version.clone(),
+        classes: ModelClass::ALL.iter().map(|c| c.code().to_owned()).collect(),
+        data,
+        images_per_class,
+        seed: options.seed,
+        validation_fraction: options.validation_fraction,
+        validation_files: validation_items.iter().map(|i| i.path.clone()).collect(),
+        schedule: format!(
+            "{} epochs, batch {}, AdamW peak lr {} with cosine decay, weight decay 1e-4; \
+             augmentation: 8 right-angle rotations/reflections, shifts up to 3 px, channel gain \
+             0.9-1.1, brightness +/-0.08; input {}x{} from the central {:.0}% of each patch",
+            options.epochs,
+            options.batch,
+            options.learning_rate,
+            INPUT_SIDE,
+            INPUT_SIDE,
+            crate::classify::CENTRE_FRACTION * 100.0
+        ),
+        training_seconds: started.elapsed().as_secs_f64(),
+        validation,
+    };
+    save(&varmap, &record, out)?;
+    Ok(record)
+}
+
+/// Validation metrics of `network` on prepared images.
+fn evaluate(
+    network: &Network,
+    images: &[RgbImage],
+    items: &[Labelled],
+    device: &Device,
+) -> Result<Metrics, VisionError> {
+    let side = INPUT_SIDE as usize;
+    let mut pairs = Vec::with_capacity(items.len());
+    for (chunk, labels) in images.chunks(128).zip(items.chunks(128)) {
+        let mut input = Vec::with_capacity(chunk.len() * 3 * side * side);
+        for image in chunk {
+            push_chw(image, &mut input);
+        }
+        let x = Tensor::from_vec(input, (chunk.len(), 3, side, side), device)?;
+        let calls = network.forward(&x, None)?.argmax(candle_core::D::Minus1)?.to_vec1::<u32>()?;
+        for (call, item) in calls.into_iter().zip(labels) {
+            let truth = ModelClass::ALL.iter().position(|c| *c == item.class).unwrap_or(0);
+            pairs.push((truth, call as usize));
+        }
+    }
+    let codes: Vec<&str> = ModelClass::ALL.iter().map(|c| c.code()).collect();
+    Ok(Metrics::from_pairs(&codes, &pairs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(per_class: usize) -> Vec<Labelled> {
+        ModelClass::ALL
+            .iter()
+            .flat_map(|&class| {
+                (0..per_class).map(move |n| Labelled {
+                    root: PathBuf::from("/data"),
+                    path: format!("{}/{n}.jpg", class.code()),
+                    class,
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_split_is_stratified_disjoint_and_repeatable() {
+        let all = items(10);
+        let (train, validation) = split(&all, 0.2, 7);
+        assert_eq!((train.len(), validation.len()), (56, 14));
+        for class in ModelClass::ALL {
+            assert_eq!(validation.iter().filter(|i| i.class == class).count(), 2);
+        }
+        assert!(validation.iter().all(|v| !train.contains(v)));
+        assert_eq!(
+            split(&all, 0.2, 7),
+            (train.clone(), validation.clone()),
+            "same seed, same split"
+        );
+        assert_ne!(split(&all, 0.2, 8).1, validation, "another seed, another split");
+    }
+
+    #[test]
+    fn augmentation_keeps_the_pixels_of_a_cell_that_has_no_up() {
+        // A uniform patch is unchanged by rotations and shifts; only the colour jitter acts,
+        // and mildly.
+        let patch = RgbImage::from_pixel(INPUT_SIDE, INPUT_SIDE, image::Rgb([128, 64, 200]));
+        let mut out = Vec::new();
+        augment(&patch, &mut Rng::new(1), &mut out);
+        let side = (INPUT_SIDE * INPUT_SIDE) as usize;
+        assert_eq!(out.len(), 3 * side);
+        let base = [128.0 / 127.5 - 1.0, 64.0 / 127.5 - 1.0, 200.0 / 127.5 - 1.0];
+        for (c, plane) in out.chunks(side).enumerate() {
+            assert!(plane.iter().all(|v| (v - plane[0]).abs() < 1e-6), "one value per channel");
+            assert!((plane[0] - base[c]).abs() < 0.3, "mild jitter");
+        }
+    }
+
+    #[test]
+    fn the_generator_is_repeatable_and_roughly_uniform() {
+        let mut a = Rng::new(42);
+        let mut b = Rng::new(42);
+        assert_eq!(a.next_u64(), b.next_u64());
+        let mean: f32 = (0..10_000).map(|_| a.unit()).sum::<f32>() / 10_000.0;
+        assert!((mean - 0.5).abs() < 0.02, "{mean}");
+    }
+}
