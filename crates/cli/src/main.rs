@@ -77,6 +77,19 @@ enum Command {
     /// Print a case's signed report in an exchange format (drafts are refused).
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Find the nucleated cells in field images (or take each file as one cell with --cells)
+    /// and print one JSON line per cell: file, box, proposed class and probabilities.
+    Analyze {
+        /// JPEG, PNG or TIFF files.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// Each file is one cell-centred patch; do not search for cells.
+        #[arg(long)]
+        cells: bool,
+        /// A model file from `marrow train`; the model shipped with Marrow by default.
+        #[arg(long)]
+        model: Option<std::path::PathBuf>,
+    },
     /// Train the cell classifier from labelled folders (one sub-folder per class: BLA, EOS,
     /// LYT, MON, NGS, NIF, PMO) and write a model file with its training record.
     Train {
@@ -220,6 +233,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(&cli.db, &listen, demo, secure_cookies, hl7).await
         }
         Command::Export(command) => export(&cli.db, command).await,
+        Command::Analyze { files, cells, model } => analyze(&files, cells, model.as_deref()),
         Command::Train { data, out, epochs, seed, validation, model_version } => {
             train(&data, &out, epochs, seed, validation, model_version)
         }
@@ -352,6 +366,80 @@ async fn serve(
     marrow_server::serve(listener, app, shutdown_signal()).await.context("the server stopped")?;
     store.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Side of the patch cut around each detected cell: the Matek patches the model learnt from
+/// are 250 pixels square.
+const PATCH_SIDE: u32 = 250;
+
+/// Detects and classifies; JSON lines on standard output, progress on standard error when it
+/// is a terminal. A file that cannot be read is one error line naming it, and the others still
+/// run; the exit status then says so.
+fn analyze(
+    files: &[std::path::PathBuf],
+    whole_cells: bool,
+    model: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use marrow_vision::classify::{Classifier, ModelClass};
+    use marrow_vision::{decode, detect};
+    let classifier = match model {
+        Some(path) => Classifier::load(path)?,
+        None => Classifier::shipped()?,
+    };
+    let limits = decode::Limits::default();
+    let params = detect::DetectParams::default();
+    let terminal = std::io::stderr().is_terminal();
+    let mut out = std::io::stdout().lock();
+    let mut failed = 0;
+    for (n, file) in files.iter().enumerate() {
+        if terminal {
+            eprint!("\ranalysing {}/{}", n + 1, files.len());
+        }
+        let image = match decode::decode_file(file, &limits) {
+            Ok(image) => image,
+            Err(e) => {
+                failed += 1;
+                if terminal {
+                    eprintln!();
+                }
+                eprintln!("error: {}: {e}", file.display());
+                continue;
+            }
+        };
+        let (boxes, patches) = if whole_cells {
+            let (w, h) = image.dimensions();
+            (vec![detect::CellBox { x: 0, y: 0, width: w, height: h, score: 1.0 }], vec![image])
+        } else {
+            let boxes = detect::detect(&image, &params);
+            let patches = boxes.iter().map(|b| detect::crop(&image, b, PATCH_SIDE)).collect();
+            (boxes, patches)
+        };
+        let proposals = classifier.classify(&patches)?;
+        for (cell, proposal) in boxes.iter().zip(proposals) {
+            let probabilities: serde_json::Map<String, serde_json::Value> = ModelClass::ALL
+                .iter()
+                .zip(&proposal.probabilities)
+                .map(|(c, p)| (c.code().to_owned(), serde_json::json!((p * 1e4).round() / 1e4)))
+                .collect();
+            let line = serde_json::json!({
+                "file": file.display().to_string(),
+                "box": {"x": cell.x, "y": cell.y, "width": cell.width, "height": cell.height},
+                "proposed": proposal.class.and_then(ModelClass::counter_class).map(|c| c.code()),
+                "model_class": proposal.top.code(),
+                "confidence": (proposal.confidence * 1e4).round() / 1e4,
+                "probabilities": probabilities,
+            });
+            writeln!(out, "{line}")?;
+        }
+    }
+    if terminal {
+        eprintln!();
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} files could not be read", files.len());
+    }
     Ok(())
 }
 

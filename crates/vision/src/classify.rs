@@ -346,3 +346,14 @@ mod tests {
         assert_eq!(small.get_pixel(1, 1).0, [255, 255, 255]);
     }
 }
+
+/// The model that ships with Marrow, trained on the shared Matek sample (see its training
+/// record, and BENCHMARKS.md for its accuracy).
+const DEFAULT_MODEL: &[u8] = include_bytes!("../models/marrow-cells-v1.model");
+
+impl Classifier {
+    /// The model that ships with Marrow.
+    pub fn shipped() -> Result<Self, VisionError> {
+        Self::from_bytes(DEFAULT_MODEL)
+    }
+}
