@@ -1,0 +1,3 @@
+//! Integration tests of marrow-vision, built as one binary (style habit 7).
+
+mod decode;
