@@ -1,3 +1,5 @@
 //! Integration tests of marrow-vision, built as one binary (style habit 7).
 
 mod decode;
+mod detect;
+mod voc;
