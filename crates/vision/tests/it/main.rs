@@ -1,0 +1,6 @@
+//! Integration tests of marrow-vision, built as one binary (style habit 7).
+
+mod decode;
+mod detect;
+mod voc;
+mod model;
