@@ -89,6 +89,10 @@ enum Command {
         /// A model file from `marrow train`; the model shipped with Marrow by default.
         #[arg(long)]
         model: Option<std::path::PathBuf>,
+        /// Micrometres per pixel of the camera (sets the cell sizes the detector looks for and
+        /// the size of the patch cut around each cell).
+        #[arg(long, default_value_t = 0.075)]
+        um_per_px: f32,
     },
     /// Train the cell classifier from labelled folders (one sub-folder per class: BLA, EOS,
     /// LYT, MON, NGS, NIF, PMO) and write a model file with its training record.
@@ -233,7 +237,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(&cli.db, &listen, demo, secure_cookies, hl7).await
         }
         Command::Export(command) => export(&cli.db, command).await,
-        Command::Analyze { files, cells, model } => analyze(&files, cells, model.as_deref()),
+        Command::Analyze { files, cells, model, um_per_px } => {
+            analyze(&files, cells, model.as_deref(), um_per_px)
+        }
         Command::Train { data, out, epochs, seed, validation, model_version } => {
             train(&data, &out, epochs, seed, validation, model_version)
         }
@@ -369,9 +375,11 @@ async fn serve(
     Ok(())
 }
 
-/// Side of the patch cut around each detected cell: the Matek patches the model learnt from
-/// are 250 pixels square.
+/// The Matek patches the model learnt from are 250 pixels square and span about 21.6 µm
+/// (0.086 µm per pixel; marrow-cells PROVENANCE.md): each detected cell is cut out at that
+/// physical size, whatever the camera, so the model sees cells at the scale it learnt.
 const PATCH_SIDE: u32 = 250;
+const PATCH_UM: f32 = 21.6;
 
 /// Detects and classifies; JSON lines on standard output, progress on standard error when it
 /// is a terminal. A file that cannot be read is one error line naming it, and the others still
@@ -380,16 +388,22 @@ fn analyze(
     files: &[std::path::PathBuf],
     whole_cells: bool,
     model: Option<&std::path::Path>,
+    um_per_px: f32,
 ) -> anyhow::Result<()> {
-    use std::io::Write as _;
     use marrow_vision::classify::{Classifier, ModelClass};
     use marrow_vision::{decode, detect};
+    use std::io::Write as _;
     let classifier = match model {
         Some(path) => Classifier::load(path)?,
         None => Classifier::shipped()?,
     };
     let limits = decode::Limits::default();
-    let params = detect::DetectParams::default();
+    if !(0.01..=2.0).contains(&um_per_px) {
+        anyhow::bail!("--um-per-px {um_per_px} is not a microscope scale (0.01 to 2)");
+    }
+    let params = detect::DetectParams { um_per_px, ..detect::DetectParams::default() };
+    // `crop` cuts CROP_MARGIN times the box's side: a square box of this side gives PATCH_UM.
+    let square = (PATCH_UM / um_per_px / detect::CROP_MARGIN).round().max(1.0) as u32;
     let terminal = std::io::stderr().is_terminal();
     let mut out = std::io::stdout().lock();
     let mut failed = 0;
@@ -413,7 +427,20 @@ fn analyze(
             (vec![detect::CellBox { x: 0, y: 0, width: w, height: h, score: 1.0 }], vec![image])
         } else {
             let boxes = detect::detect(&image, &params);
-            let patches = boxes.iter().map(|b| detect::crop(&image, b, PATCH_SIDE)).collect();
+            let patches = boxes
+                .iter()
+                .map(|b| {
+                    let (cx, cy) = (b.x + b.width / 2, b.y + b.height / 2);
+                    let fixed = detect::CellBox {
+                        x: cx.saturating_sub(square / 2),
+                        y: cy.saturating_sub(square / 2),
+                        width: square,
+                        height: square,
+                        score: b.score,
+                    };
+                    detect::crop(&image, &fixed, PATCH_SIDE)
+                })
+                .collect();
             (boxes, patches)
         };
         let proposals = classifier.classify(&patches)?;

@@ -58,13 +58,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let codes: Vec<&str> = ModelClass::ALL.iter().map(|c| c.code()).collect();
     let metrics = Metrics::from_pairs(&codes, &pairs);
-    println!("{} images; {:.0} cells/s classified (batches of 64)", files.len(), files.len() as f64 / seconds);
+    println!(
+        "{} images; {:.0} cells/s classified (batches of 64)",
+        files.len(),
+        files.len() as f64 / seconds
+    );
     println!("{}", metrics.table());
     println!("class  recall  Matek 2021 recall");
     for (c, (_, matek)) in metrics.per_class.iter().zip(MATEK_RECALL) {
-        println!("{:<6} {:>6.3} {:>7.2}{}", c.class, c.recall, matek, if c.recall >= matek { "" } else { "  below" });
+        println!(
+            "{:<6} {:>6.3} {:>7.2}{}",
+            c.class,
+            c.recall,
+            matek,
+            if c.recall >= matek { "" } else { "  below" }
+        );
     }
     let bucket = proposals.iter().filter(|p| p.class.is_none()).count();
-    println!("sent to a human (below {} or not identifiable): {bucket}", marrow_vision::classify::CONFIDENCE_THRESHOLD);
+    println!(
+        "sent to a human (below {} or not identifiable): {bucket}",
+        marrow_vision::classify::CONFIDENCE_THRESHOLD
+    );
     Ok(())
 }

@@ -310,6 +310,17 @@ pub fn save(varmap: &VarMap, record: &TrainingRecord, path: &Path) -> Result<(),
         .map_err(|source| VisionError::Io { path: path.display().to_string(), source })
 }
 
+/// The model that ships with Marrow, trained on the shared Matek sample (see its training
+/// record, and BENCHMARKS.md for its accuracy).
+const DEFAULT_MODEL: &[u8] = include_bytes!("../models/marrow-cells-v1.model");
+
+impl Classifier {
+    /// The model that ships with Marrow.
+    pub fn shipped() -> Result<Self, VisionError> {
+        Self::from_bytes(DEFAULT_MODEL)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,16 +355,5 @@ mod tests {
         assert_eq!(small.dimensions(), (INPUT_SIDE, INPUT_SIDE));
         assert_eq!(small.get_pixel(32, 32).0, [0, 0, 0], "the centre stays in the middle");
         assert_eq!(small.get_pixel(1, 1).0, [255, 255, 255]);
-    }
-}
-
-/// The model that ships with Marrow, trained on the shared Matek sample (see its training
-/// record, and BENCHMARKS.md for its accuracy).
-const DEFAULT_MODEL: &[u8] = include_bytes!("../models/marrow-cells-v1.model");
-
-impl Classifier {
-    /// The model that ships with Marrow.
-    pub fn shipped() -> Result<Self, VisionError> {
-        Self::from_bytes(DEFAULT_MODEL)
     }
 }

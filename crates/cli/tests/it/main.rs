@@ -321,3 +321,37 @@ fn export_prints_each_signed_version_and_refuses_a_case_without_one() {
     assert_eq!(draft.stderr.lines().count(), 1, "{draft:#?}");
     assert!(draft.stderr.contains("case 1 has no signed report"), "{draft:#?}");
 }
+
+#[test]
+fn analyze_prints_one_json_line_per_cell_and_names_a_file_it_cannot_read() {
+    let dir = workdir();
+    let vision = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vision/tests/data");
+    let cell = vision.join("marrow-cells/EOS").read_dir().unwrap().next().unwrap().unwrap().path();
+    let field =
+        vision.join("blood-fields/images").read_dir().unwrap().next().unwrap().unwrap().path();
+    let broken = dir.path().join("broken.jpg");
+    std::fs::write(&broken, b"not an image").unwrap();
+
+    let one = run(dir.path(), &["analyze", "--cells", cell.to_str().unwrap()], None);
+    let lines: Vec<serde_json::Value> = one
+        .assert_success()
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{one:#?}");
+    let probabilities = lines[0]["probabilities"].as_object().unwrap();
+    assert_eq!(probabilities.len(), 7);
+    let sum: f64 = probabilities.values().map(|p| p.as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 1e-2, "{sum}");
+    assert!(lines[0]["model_class"].is_string() && lines[0]["box"]["width"].is_u64());
+
+    let both =
+        run(dir.path(), &["analyze", field.to_str().unwrap(), broken.to_str().unwrap()], None);
+    assert!(!both.status.success(), "a file that cannot be read fails the run");
+    assert!(both.stderr.contains("broken.jpg"), "{both:#?}");
+    let found: Vec<serde_json::Value> =
+        both.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(!found.is_empty(), "the readable field still gives its cells: {both:#?}");
+    assert!(found.iter().all(|c| c["file"].as_str().unwrap().ends_with(".jpg")));
+}

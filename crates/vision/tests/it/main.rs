@@ -2,5 +2,5 @@
 
 mod decode;
 mod detect;
-mod voc;
 mod model;
+mod voc;
