@@ -3,4 +3,5 @@
 mod decode;
 mod detect;
 mod model;
+mod train;
 mod voc;

@@ -1,0 +1,51 @@
+//! A smoke training run on the committed sample (CI never trains the full model): the model
+//! file is written, loads back, and records its data, split, seed and metrics.
+
+use std::path::PathBuf;
+
+use marrow_vision::classify::{Classifier, ModelClass};
+use marrow_vision::train::{Progress, TrainOptions, list_folder, train};
+
+#[test]
+fn a_short_training_run_writes_a_model_that_records_how_it_was_made() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/marrow-cells");
+    let items = list_folder(&root).expect("the sample");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("smoke.model");
+    let options = TrainOptions {
+        epochs: 2,
+        seed: 7,
+        model_version: "smoke".into(),
+        ..TrainOptions::default()
+    };
+    let mut epochs = Vec::new();
+    let record = train(&items, vec!["committed sample".into()], &options, &out, &mut |p| {
+        if let Progress::Epoch(n, of, loss, _) = p {
+            assert!(loss.is_finite());
+            epochs.push((n, of));
+        }
+    })
+    .expect("training runs");
+    assert_eq!(epochs, [(1, 2), (2, 2)]);
+    assert_eq!(record.seed, 7);
+    assert_eq!(record.validation_files.len(), 14, "20 % of 10 per class");
+    assert_eq!(record.validation.confusion.iter().flatten().sum::<u32>(), 14);
+    let loaded = Classifier::load(&out).expect("the written model loads");
+    assert_eq!(loaded.record, record, "the record travels inside the file");
+    assert_eq!(loaded.record.classes, ModelClass::ALL.map(|c| c.code().to_owned()));
+
+    // The same seed gives the same split and the same first weights: a second run agrees.
+    let again = dir.path().join("again.model");
+    let second = train(&items, vec!["committed sample".into()], &options, &again, &mut |_| {})
+        .expect("training runs again");
+    assert_eq!(second.validation_files, record.validation_files);
+    assert_eq!(second.validation.confusion, record.validation.confusion);
+}
+
+#[test]
+fn a_folder_that_is_not_a_class_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("BLASTS")).unwrap();
+    let e = list_folder(dir.path()).expect_err("not a class");
+    assert!(e.to_string().contains("\"BLASTS\""), "{e}");
+}
