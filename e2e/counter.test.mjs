@@ -10,8 +10,8 @@ import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import net from "node:net";
 import { chromium } from "playwright-core";
+import { freePort } from "./support.mjs";
 
 const BIN = process.env.MARROW_BIN || "target/debug/marrow";
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
@@ -21,16 +21,6 @@ let port;
 let server;
 let passwords = {};
 let browser;
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startServer(demo) {
   const args = ["serve", "--database", database, "--listen", `127.0.0.1:${port}`];

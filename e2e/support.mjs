@@ -10,7 +10,8 @@ import { chromium } from "playwright-core";
 const BIN = process.env.MARROW_BIN || "target/debug/marrow";
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
-function freePort() {
+/// A loopback port nobody listens on.
+export function freePort() {
   return new Promise((resolve) => {
     const s = net.createServer();
     s.listen(0, "127.0.0.1", () => {
