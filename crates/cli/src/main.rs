@@ -402,8 +402,7 @@ fn analyze(
         anyhow::bail!("--um-per-px {um_per_px} is not a microscope scale (0.01 to 2)");
     }
     let params = detect::DetectParams { um_per_px, ..detect::DetectParams::default() };
-    // `crop` cuts CROP_MARGIN times the box's side: a square box of this side gives PATCH_UM.
-    let square = (PATCH_UM / um_per_px / detect::CROP_MARGIN).round().max(1.0) as u32;
+    let square = (PATCH_UM / um_per_px).round().max(1.0) as u32;
     let terminal = std::io::stderr().is_terminal();
     let mut out = std::io::stdout().lock();
     let mut failed = 0;
@@ -430,15 +429,11 @@ fn analyze(
             let patches = boxes
                 .iter()
                 .map(|b| {
-                    let (cx, cy) = (b.x + b.width / 2, b.y + b.height / 2);
-                    let fixed = detect::CellBox {
-                        x: cx.saturating_sub(square / 2),
-                        y: cy.saturating_sub(square / 2),
-                        width: square,
-                        height: square,
-                        score: b.score,
-                    };
-                    detect::crop(&image, &fixed, PATCH_SIDE)
+                    let centre = (
+                        2 * i64::from(b.x) + i64::from(b.width),
+                        2 * i64::from(b.y) + i64::from(b.height),
+                    );
+                    detect::crop_square(&image, centre, square, PATCH_SIDE)
                 })
                 .collect();
             (boxes, patches)

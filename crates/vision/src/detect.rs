@@ -188,16 +188,28 @@ pub const CROP_MARGIN: f32 = 1.5;
 /// black frame appears that the classifier never saw in training. The square is then resized to
 /// `side`. A `side` of 0 gives an empty image.
 pub fn crop(image: &RgbImage, cell: &CellBox, side: u32) -> RgbImage {
-    if side == 0 {
-        return RgbImage::new(0, 0);
-    }
     let source_side = ((cell.width.max(cell.height) as f32 * CROP_MARGIN).round() as u32).max(1);
     // Centre in doubled coordinates keeps half pixels exact.
     let centre_x2 = 2 * i64::from(cell.x) + i64::from(cell.width);
     let centre_y2 = 2 * i64::from(cell.y) + i64::from(cell.height);
-    let left = (centre_x2 - i64::from(source_side)).div_euclid(2);
-    let top = (centre_y2 - i64::from(source_side)).div_euclid(2);
+    crop_square(image, (centre_x2, centre_y2), source_side, side)
+}
 
+/// Cuts a square of `source_side` field pixels centred on `centre_2` (doubled coordinates, so
+/// half pixels are exact), padded with the background where it leaves the field, resized to
+/// `side`. [`crop`] sizes the square from a box; a caller that knows the physical size it wants
+/// (the training patches' 21.6 µm) passes it here.
+pub fn crop_square(
+    image: &RgbImage,
+    centre_2: (i64, i64),
+    source_side: u32,
+    side: u32,
+) -> RgbImage {
+    if side == 0 || source_side == 0 {
+        return RgbImage::new(0, 0);
+    }
+    let left = (centre_2.0 - i64::from(source_side)).div_euclid(2);
+    let top = (centre_2.1 - i64::from(source_side)).div_euclid(2);
     let (width, height) = image.dimensions();
     let inside = left >= 0
         && top >= 0
@@ -816,5 +828,22 @@ mod tests {
         let field = RgbImage::from_pixel(64, 48, Rgb([220, 200, 210]));
         assert!(detect(&field, &DetectParams::default()).is_empty());
         assert!(detect(&RgbImage::new(0, 0), &DetectParams::default()).is_empty());
+    }
+
+    #[test]
+    fn a_square_at_the_corner_keeps_the_cell_in_its_centre() {
+        // A dark 4x4 cell at the top left corner of a light field.
+        let mut field = RgbImage::from_pixel(40, 40, Rgb([230, 230, 230]));
+        for y in 0..4 {
+            for x in 0..4 {
+                field.put_pixel(x, y, Rgb([20, 20, 20]));
+            }
+        }
+        // Centre (2, 2) in doubled coordinates is (4, 4); a 20-pixel square leaves the field.
+        let patch = crop_square(&field, (4, 4), 20, 20);
+        assert_eq!(patch.dimensions(), (20, 20));
+        assert_eq!(patch.get_pixel(9, 9).0, [20, 20, 20], "the cell is in the middle");
+        assert_eq!(patch.get_pixel(0, 0).0, background_colour(&field).0, "padding is background");
+        assert_eq!(crop_square(&field, (4, 4), 0, 20).dimensions(), (0, 0));
     }
 }
