@@ -542,8 +542,9 @@ async fn export(db: &DatabaseArg, command: ExportCommand) -> anyhow::Result<()> 
         }
         ExportCommand::Fhir { case, version } => {
             let record = store.case(marrow_domain::ids::CaseId(case)).await?;
-            let bundle = marrow_server::fhir_bundle(&record, version)?;
-            writeln!(out, "{bundle:#}")?;
+            let bundle =
+                marrow_server::fhir_bundle(&record, version, marrow_server::FhirLayout::Pretty)?;
+            writeln!(out, "{bundle}")?;
         }
     }
     store.close().await;

@@ -120,26 +120,22 @@ pub fn report_flags(cx: &FlagContext<'_>) -> Vec<Flag> {
     let me = cx.reference.check_me(cx.differential);
     if let (Some(observed), Some(limits)) = (me.observed_rounded, me.limits) {
         let range = format!("{}–{}:1", limits.low, limits.high);
-        match me.status {
-            RangeStatus::Below => out.push(Flag::new(
-                FlagKind::MeRatioLow,
+        // Below the interval: relatively more erythroid cells; above: more myeloid.
+        let side = match me.status {
+            RangeStatus::Below => Some((FlagKind::MeRatioLow, "below", "erythroid", "myeloid")),
+            RangeStatus::Above => Some((FlagKind::MeRatioHigh, "above", "myeloid", "erythroid")),
+            _ => None,
+        };
+        if let Some((kind, where_, more, less)) = side {
+            out.push(Flag::new(
+                kind,
                 format!(
-                    "M:E ratio {observed}:1 is below the reference {range}: relatively more erythroid \
-                     than myeloid cells (erythroid hyperplasia or myeloid hypoplasia; the \
-                     cellularity tells which)."
+                    "M:E ratio {observed}:1 is {where_} the reference {range}: relatively more {more} \
+                     than {less} cells ({more} hyperplasia or {less} hypoplasia; the cellularity \
+                     tells which)."
                 ),
                 ME_SOURCE,
-            )),
-            RangeStatus::Above => out.push(Flag::new(
-                FlagKind::MeRatioHigh,
-                format!(
-                    "M:E ratio {observed}:1 is above the reference {range}: relatively more myeloid \
-                     than erythroid cells (myeloid hyperplasia or erythroid hypoplasia; the \
-                     cellularity tells which)."
-                ),
-                ME_SOURCE,
-            )),
-            _ => {}
+            ));
         }
     }
     let checked = cx.reference.check(cx.differential, cx.rules);
@@ -201,32 +197,33 @@ pub fn report_flags(cx: &FlagContext<'_>) -> Vec<Flag> {
         ));
     }
     if let Some(c) = cx.content {
-        if c.granulomas == Some(Finding::Present) {
-            out.push(Flag::new(
+        let recorded = [
+            (
+                c.granulomas,
                 FlagKind::Granulomas,
                 "Granulomas recorded: they prompt an infection work-up (e.g. marrow culture for \
-                 mycobacteria and fungi)."
-                    .to_owned(),
+                 mycobacteria and fungi).",
                 INFECTION_SOURCE,
-            ));
-        }
-        if c.organisms == Some(Finding::Present) {
-            out.push(Flag::new(
+            ),
+            (
+                c.organisms,
                 FlagKind::Organisms,
                 "Organisms recorded: a sign of infection; consider marrow culture and an \
-                 infection work-up."
-                    .to_owned(),
+                 infection work-up.",
                 INFECTION_SOURCE,
-            ));
-        }
-        if c.haemophagocytosis == Some(Finding::Present) {
-            out.push(Flag::new(
+            ),
+            (
+                c.haemophagocytosis,
                 FlagKind::Haemophagocytosis,
                 "Haemophagocytosis recorded: one of the eight HLH-2004 criteria; it does not by \
-                 itself establish HLH, and its absence does not exclude it."
-                    .to_owned(),
+                 itself establish HLH, and its absence does not exclude it.",
                 HLH_SOURCE,
-            ));
+            ),
+        ];
+        for (finding, kind, text, source) in recorded {
+            if finding == Some(Finding::Present) {
+                out.push(Flag::new(kind, text.to_owned(), source));
+            }
         }
     }
     out

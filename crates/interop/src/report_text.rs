@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use marrow_domain::aspirate::{Aspirate, IronStain};
+use marrow_domain::aspirate::{Aspirate, IronStain, IronStores};
 use marrow_domain::morphology::CellClass;
 use marrow_domain::reference::RangeStatus;
 
@@ -26,11 +26,12 @@ pub fn aspirate_lines(a: &Aspirate) -> Vec<(&'static str, String)> {
     let iron = match a.iron {
         IronStain::NotPerformed => "Not performed".to_owned(),
         IronStain::Performed { grade, ring_sideroblasts, particles_examined } => {
-            let mut text = format!("Storage iron grade {grade} ({:?})", grade.stores());
-            text = text
-                .replace("(Absent)", "(absent)")
-                .replace("(Normal)", "(normal)")
-                .replace("(Increased)", "(increased)");
+            let stores = match grade.stores() {
+                IronStores::Absent => "absent",
+                IronStores::Normal => "normal",
+                IronStores::Increased => "increased",
+            };
+            let mut text = format!("Storage iron grade {grade} ({stores})");
             if let Some(ring) = ring_sideroblasts {
                 let _ = write!(text, "; ring sideroblasts {ring} % of erythroblasts");
             }

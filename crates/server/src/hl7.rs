@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use marrow_domain::ids::CaseId;
 use marrow_domain::time::Timestamp;
-use marrow_interop::hl7::{Envelope, MllpDecoder, ProcessingId, ack_code, mllp_frame, oru_r01};
+use marrow_interop::hl7::{AckCode, Envelope, MllpDecoder, ProcessingId, mllp_frame, oru_r01};
 use marrow_store::{CaseRecord, OutboxItem, StoreError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -169,11 +169,12 @@ async fn send(destination: &str, item: &OutboxItem, timeout: Duration) -> Result
 /// Accepts AA/CA naming our control id; anything else is a failure with the reason.
 fn judge(ack: &str, control_id: &str) -> Result<(), String> {
     let parsed = marrow_interop::hl7::parse(ack).map_err(|e| format!("unreadable ACK: {e}"))?;
-    let acknowledged = parsed.segment("MSA").map(|s| s.field(2).to_owned()).unwrap_or_default();
+    let msa = parsed.segment("MSA");
+    let acknowledged = msa.map_or("", |s| s.field(2));
     if acknowledged != control_id {
         return Err(format!("ACK names {acknowledged:?}, not {control_id:?}"));
     }
-    match ack_code(ack) {
+    match msa.and_then(|s| AckCode::from_code(s.field(1))) {
         Some(code) if code.is_accept() => Ok(()),
         Some(code) => Err(format!("the destination refused the message ({})", code.code())),
         None => Err("the ACK has no MSA-1 code".to_owned()),

@@ -79,16 +79,18 @@ pub fn signed_or_refuse(
     }
 }
 
-/// The FHIR R4 Bundle of a signed version (the latest when `version` is `None`), with the A4
-/// PDF as the DiagnosticReport's `presentedForm`.
+/// The FHIR R4 Bundle of a signed version (the latest when `version` is `None`) as JSON text,
+/// with the A4 PDF as the DiagnosticReport's `presentedForm`: what the API serves and the CLI
+/// prints.
 pub fn fhir_bundle(
     record: &CaseRecord,
     version: Option<i64>,
-) -> Result<serde_json::Value, AppError> {
+    layout: marrow_interop::fhir::Layout,
+) -> Result<String, AppError> {
     let found = signed_or_refuse(record, version)?;
     let parts = ReportParts::of(record);
     let report = parts.report(record, found);
     let pdf =
         marrow_interop::report_pdf::render(&report, marrow_interop::report_pdf::PaperSize::A4);
-    Ok(marrow_interop::fhir::bundle(&report, &pdf))
+    Ok(marrow_interop::fhir::bundle_json(&report, &pdf, layout))
 }

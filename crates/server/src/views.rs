@@ -159,6 +159,11 @@ impl DifferentialView {
     }
 }
 
+/// Interpretive flags as the pages list them: (text, source).
+pub fn flag_rows(flags: &[marrow_domain::flags::Flag]) -> Vec<(String, String)> {
+    flags.iter().map(|f| (f.text.clone(), f.source.clone())).collect()
+}
+
 /// A signed version in a list.
 #[derive(Debug, Clone)]
 pub struct VersionLine {
@@ -272,7 +277,7 @@ impl VersionView {
                 .map(|&c| (c.label().to_owned(), report.differential.count(c)))
                 .collect(),
             reference: format!("{}. {}", report.reference.name(), report.reference.citation()),
-            flags: report.flags.iter().map(|f| (f.text.clone(), f.source.clone())).collect(),
+            flags: flag_rows(report.flags),
             changes: previous
                 .map(|p| {
                     marrow_domain::report::diff(&p.content, report.content)

@@ -28,6 +28,27 @@ pub struct TestApp {
     pub db: TestDb,
 }
 
+/// A new API bearer token for `user`, created at [`synthetic::now`].
+pub async fn api_token(store: &Store, user: UserId) -> String {
+    let token = marrow_server::auth::new_token();
+    store
+        .create_api_token(user, &marrow_server::auth::token_hash(&token), synthetic::now())
+        .await
+        .expect("create the API token");
+    token
+}
+
+/// Serves `store` on a loopback port for the rest of the process (benchmarks), with the default
+/// configuration and the fixed synthetic clock; returns `http://127.0.0.1:PORT`.
+pub async fn serve_until_exit(store: &Store) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+    let base_url = format!("http://{}", listener.local_addr().expect("local address"));
+    let clock = std::sync::Arc::new(FixedClock(synthetic::now()));
+    let state = AppState::with_clock(store.clone(), Config::default(), clock);
+    tokio::spawn(marrow_server::serve(listener, marrow_server::app(state), std::future::pending()));
+    base_url
+}
+
 /// Starts the server on `db`.
 pub async fn spawn_app(db: TestDb) -> TestApp {
     spawn_app_with(db, Config::default()).await
@@ -95,11 +116,7 @@ impl TestApp {
     /// An API client for a new user with `role`, named `{role}-{suffix}`.
     pub async fn api_as_named(&self, role: Role, suffix: &str) -> Api {
         let (id, _) = self.user(role, suffix).await;
-        let token = marrow_server::auth::new_token();
-        self.store
-            .create_api_token(id, &marrow_server::auth::token_hash(&token), synthetic::now())
-            .await
-            .expect("create the test token");
+        let token = api_token(&self.store, id).await;
         Api { base_url: self.base_url.clone(), token, client: reqwest::Client::new() }
     }
 

@@ -58,13 +58,8 @@ pub async fn case_fhir(
     Query(q): Query<VersionQuery>,
 ) -> ApiResult<Response> {
     let (record, version) = signed_case(&state, &user, &id, &q).await?;
-    let found = signed_or_refuse(&record, Some(version))?;
-    let parts = ReportParts::of(&record);
-    let report = parts.report(&record, found);
-    let pdf =
-        marrow_interop::report_pdf::render(&report, marrow_interop::report_pdf::PaperSize::A4);
     let json =
-        marrow_interop::fhir::bundle_json(&report, &pdf, marrow_interop::fhir::Layout::Compact);
+        crate::report::fhir_bundle(&record, Some(version), marrow_interop::fhir::Layout::Compact)?;
     Ok(([(header::CONTENT_TYPE, marrow_interop::fhir::CONTENT_TYPE)], json).into_response())
 }
 
@@ -143,13 +138,10 @@ pub async fn bulk_export(
                 ));
             }
             let Some(line) = lines.pop_front() else { break };
-            match line.await {
-                Ok(Ok(line)) => chunk.push_str(&line),
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "bulk export stopped");
-                    let _ = tx.send(Err(std::io::Error::other("the export stopped"))).await;
-                    return;
-                }
+            // A store error, or a task that panicked: either way the export stops, and the
+            // client sees the body end in an error rather than a short, valid-looking file.
+            match line.await.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
+                Ok(line) => chunk.push_str(&line),
                 Err(e) => {
                     tracing::error!(error = %e, "bulk export stopped");
                     let _ = tx.send(Err(std::io::Error::other("the export stopped"))).await;

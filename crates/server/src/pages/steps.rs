@@ -542,7 +542,7 @@ fn report_page(
         adequacies: Adequacy::ALL,
         cellularities: Cellularity::ALL,
         findings: Finding::ALL,
-        flags: flags.iter().map(|f| (f.text.clone(), f.source.clone())).collect(),
+        flags: crate::views::flag_rows(flags),
         flags_shown: flag_codes(flags),
     }
 }
@@ -727,7 +727,7 @@ fn sign_page(
                     .collect()
             })
             .unwrap_or_default(),
-        flags: flags.iter().map(|f| (f.text.clone(), f.source.clone())).collect(),
+        flags: crate::views::flag_rows(flags),
         flags_shown: flag_codes(flags),
         error,
     }

@@ -735,18 +735,22 @@ impl Store {
         let to = advance(from, Step::SignReport)?;
         let draft = self.draft_in(&mut tx, case).await?;
         let differential = self.differential_in(&mut tx, case).await?;
-        let aspirate = super::counts::aspirate_in(&mut tx, case).await?.map(|(a, _, _)| a);
+        let (rules, aspirate) = flag_inputs(&mut tx, case, None).await?;
         let content = draft.as_ref().map(|d| &d.content);
         let counted = differential.as_ref().map(|d| &d.value);
         ready_to_sign(content, counted, aspirate.is_some())?;
         let (Some(content), Some(counted)) = (content, counted) else {
             return Err(StoreError::Corrupt("draft checked but missing".into()));
         };
-        let (rules, _) = flag_inputs(&mut tx, case, None).await?;
         let target = count_target(&mut tx, case).await?;
         let flags = flags_for(counted, &rules, target, aspirate.as_ref(), Some(content));
         check_shown(shown, &flags)?;
-        let frozen = Frozen { differential: counted, aspirate: aspirate.as_ref(), flags: &flags };
+        let frozen = Frozen {
+            differential: counted,
+            aspirate: aspirate.as_ref(),
+            flags: &flags,
+            rules: &rules,
+        };
         insert_version(&mut tx, case, 1, content, &frozen, None, stamp).await?;
         set_status(&mut tx, case, to).await?;
         let after = json!({"version": 1, "content": content_json(content), "differential": differential_json(counted), "flags": flags_json(&flags)});
@@ -781,10 +785,13 @@ impl Store {
             flags_for(&latest.differential, &rules, target, aspirate.as_ref(), Some(content));
         check_shown(shown, &flags)?;
         let version = latest.version + 1;
+        // The new version freezes the site's exclusions in force now, as a first signature does.
+        let site = site_rules(&mut tx).await?;
         let frozen = Frozen {
             differential: &latest.differential,
             aspirate: aspirate.as_ref(),
             flags: &flags,
+            rules: &site,
         };
         insert_version(&mut tx, case, version, content, &frozen, Some(&reason), stamp).await?;
         set_status(&mut tx, case, to).await?;
@@ -1241,6 +1248,18 @@ struct Frozen<'a> {
     differential: &'a Differential,
     aspirate: Option<&'a Aspirate>,
     flags: &'a [Flag],
+    /// The site's exclusions from the denominator (see migration 2).
+    rules: &'a CountingRules,
+}
+
+/// The site's current exclusions from the denominator, read inside the caller's transaction.
+async fn site_rules(conn: &mut AnyConnection) -> Result<CountingRules, StoreError> {
+    let excluded: Option<String> =
+        sqlx::query_scalar("SELECT value FROM site_settings WHERE name = $1")
+            .bind(super::counts::EXCLUDED_CLASSES)
+            .fetch_optional(&mut *conn)
+            .await?;
+    super::counts::rules_from(excluded.as_deref())
 }
 
 /// The site rules and aspirate findings flags are computed from: a signed version's own when
@@ -1257,14 +1276,7 @@ async fn flag_inputs(
     }
     let rules = match signed {
         Some(v) => v.excluded.clone(),
-        None => {
-            let excluded: Option<String> =
-                sqlx::query_scalar("SELECT value FROM site_settings WHERE name = $1")
-                    .bind(super::counts::EXCLUDED_CLASSES)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            super::counts::rules_from(excluded.as_deref())?
-        }
+        None => site_rules(conn).await?,
     };
     let aspirate = super::counts::aspirate_in(conn, case).await?.map(|(a, _, _)| a);
     Ok((rules, aspirate))
@@ -1345,12 +1357,6 @@ async fn insert_version(
     stamp: Stamp,
 ) -> Result<(), StoreError> {
     let missing = |what: &str| StoreError::Corrupt(format!("checked report without {what}"));
-    // Freeze the site's exclusions with the version (see migration 2).
-    let excluded: Option<String> =
-        sqlx::query_scalar("SELECT value FROM site_settings WHERE name = $1")
-            .bind(super::counts::EXCLUDED_CLASSES)
-            .fetch_optional(&mut *conn)
-            .await?;
     let insert = sqlx::query(
         "INSERT INTO report_versions (case_id, version, adequacy, cellularity, morphology, interpretation, comment,
                                       differential, amendment_reason, signed_by, signed_at, excluded_classes,
@@ -1369,7 +1375,7 @@ async fn insert_version(
     .bind(reason)
     .bind(stamp.by.0)
     .bind(stamp.at.to_rfc3339())
-    .bind(excluded.unwrap_or_default());
+    .bind(frozen.rules.codes().join(","));
     bind_synoptic(insert, content)
         .bind(frozen.aspirate.map(|a| super::counts::aspirate_json(a).to_string()))
         .bind(flags_json(frozen.flags).to_string())

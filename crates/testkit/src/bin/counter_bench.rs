@@ -8,12 +8,10 @@
 //! Defaults: 200 counters, 20 seconds, a temporary folder under the current directory (so the
 //! database is on the same disk as the working tree). See BENCHMARKS.md.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use marrow_domain::case::CaseStatus;
 use marrow_domain::role::Role;
-use marrow_server::{AppState, Config, FixedClock};
 use marrow_store::{DatabaseUrl, Stamp, Store};
 use marrow_testkit::synthetic::{self, Staff, case_at};
 use sqlx::{ConnectOptions, Connection, Executor};
@@ -51,11 +49,7 @@ async fn main() {
             )
             .await
             .expect("user");
-        let token = marrow_server::auth::new_token();
-        store
-            .create_api_token(user, &marrow_server::auth::token_hash(&token), synthetic::now())
-            .await
-            .expect("token");
+        let token = marrow_testkit::app::api_token(&store, user).await;
         let count = store
             .start_count(case, 500, Stamp { by: user, at: synthetic::now() })
             .await
@@ -63,14 +57,7 @@ async fn main() {
         tokens.push((token, count.id.0));
     }
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base_url = format!("http://{}", listener.local_addr().expect("addr"));
-    let state = AppState::with_clock(
-        store.clone(),
-        Config::default(),
-        Arc::new(FixedClock(synthetic::now())),
-    );
-    tokio::spawn(marrow_server::serve(listener, marrow_server::app(state), std::future::pending()));
+    let base_url = marrow_testkit::app::serve_until_exit(&store).await;
 
     // Phase 1: paced at 10.5 key presses per second per counter (a very fast technologist), so
     // 200 counters offer 2,100 events/s, just above the 2,000 the issue asks for. Phase 2: unpaced, each counter sends its next key

@@ -9,13 +9,11 @@
 //! reports are synthetic normal marrows signed through the store, as the server would. See
 //! BENCHMARKS.md.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use marrow_domain::case::CaseStatus;
 use marrow_domain::ids::CaseId;
 use marrow_domain::role::Role;
-use marrow_server::{AppState, Config, FixedClock};
 use marrow_store::{DatabaseUrl, Store};
 use marrow_testkit::synthetic::{self, Staff, case_at};
 
@@ -66,19 +64,8 @@ async fn main() {
         )
         .await
         .expect("user");
-    let token = marrow_server::auth::new_token();
-    store
-        .create_api_token(user, &marrow_server::auth::token_hash(&token), synthetic::now())
-        .await
-        .expect("token");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base_url = format!("http://{}", listener.local_addr().expect("addr"));
-    let state = AppState::with_clock(
-        store.clone(),
-        Config::default(),
-        Arc::new(FixedClock(synthetic::now())),
-    );
-    tokio::spawn(marrow_server::serve(listener, marrow_server::app(state), std::future::pending()));
+    let token = marrow_testkit::app::api_token(&store, user).await;
+    let base_url = marrow_testkit::app::serve_until_exit(&store).await;
     let client = reqwest::Client::new();
 
     // One case's bundle, built in process from a loaded record (no HTTP, no database).
@@ -87,7 +74,9 @@ async fn main() {
     let started = Instant::now();
     let mut bytes = 0;
     for _ in 0..rounds {
-        bytes += marrow_server::fhir_bundle(&record, None).expect("bundle").to_string().len();
+        bytes += marrow_server::fhir_bundle(&record, None, marrow_server::FhirLayout::Compact)
+            .expect("bundle")
+            .len();
     }
     let per = started.elapsed().as_secs_f64() * 1000.0 / f64::from(rounds);
     println!(
