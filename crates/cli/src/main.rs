@@ -165,6 +165,15 @@ enum ExportCommand {
         #[arg(long, default_value = "MARROW")]
         facility: String,
     },
+    /// The cells technologists confirmed in the gallery, as a labelled folder for `marrow
+    /// train --data`: one sub-folder per model class (BLA, EOS, LYT, MON, NGS, NIF, PMO), one
+    /// PNG per cell named by its id only. Cells of classes the model does not know, and "not a
+    /// cell" decisions, are counted but not written.
+    Cells {
+        /// The folder to write; it must not exist yet, or be empty.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// The FHIR R4 Bundle of the latest signed version, or of `--version`.
     Fhir {
         /// Case id.
@@ -375,12 +384,6 @@ async fn serve(
     Ok(())
 }
 
-/// The Matek patches the model learnt from are 250 pixels square and span about 21.6 µm
-/// (0.086 µm per pixel; marrow-cells PROVENANCE.md): each detected cell is cut out at that
-/// physical size, whatever the camera, so the model sees cells at the scale it learnt.
-const PATCH_SIDE: u32 = 250;
-const PATCH_UM: f32 = 21.6;
-
 /// Detects and classifies; JSON lines on standard output, progress on standard error when it
 /// is a terminal. A file that cannot be read is one error line naming it, and the others still
 /// run; the exit status then says so.
@@ -390,19 +393,19 @@ fn analyze(
     model: Option<&std::path::Path>,
     um_per_px: f32,
 ) -> anyhow::Result<()> {
+    use marrow_vision::cells::{ImageKind, find_cells};
     use marrow_vision::classify::{Classifier, ModelClass};
-    use marrow_vision::{decode, detect};
+    use marrow_vision::decode;
     use std::io::Write as _;
     let classifier = match model {
         Some(path) => Classifier::load(path)?,
         None => Classifier::shipped()?,
     };
     let limits = decode::Limits::default();
-    if !(0.01..=2.0).contains(&um_per_px) {
+    if !marrow_vision::cells::SCALE_RANGE.contains(&um_per_px) {
         anyhow::bail!("--um-per-px {um_per_px} is not a microscope scale (0.01 to 2)");
     }
-    let params = detect::DetectParams { um_per_px, ..detect::DetectParams::default() };
-    let square = (PATCH_UM / um_per_px).round().max(1.0) as u32;
+    let kind = if whole_cells { ImageKind::Cell } else { ImageKind::Field };
     let terminal = std::io::stderr().is_terminal();
     let mut out = std::io::stdout().lock();
     let mut failed = 0;
@@ -421,23 +424,8 @@ fn analyze(
                 continue;
             }
         };
-        let (boxes, patches) = if whole_cells {
-            let (w, h) = image.dimensions();
-            (vec![detect::CellBox { x: 0, y: 0, width: w, height: h, score: 1.0 }], vec![image])
-        } else {
-            let boxes = detect::detect(&image, &params);
-            let patches = boxes
-                .iter()
-                .map(|b| {
-                    let centre = (
-                        2 * i64::from(b.x) + i64::from(b.width),
-                        2 * i64::from(b.y) + i64::from(b.height),
-                    );
-                    detect::crop_square(&image, centre, square, PATCH_SIDE)
-                })
-                .collect();
-            (boxes, patches)
-        };
+        let (boxes, patches): (Vec<_>, Vec<_>) =
+            find_cells(image, kind, um_per_px)?.into_iter().map(|f| (f.cell, f.patch)).unzip();
         let proposals = classifier.classify(&patches)?;
         for (cell, proposal) in boxes.iter().zip(proposals) {
             let probabilities: serde_json::Map<String, serde_json::Value> = ModelClass::ALL
@@ -516,6 +504,70 @@ fn train(
     Ok(())
 }
 
+/// Writes the confirmed cells as a labelled folder; returns a one-line summary.
+async fn export_cells(
+    store: &marrow_store::Store,
+    folder: &std::path::Path,
+) -> anyhow::Result<String> {
+    use marrow_domain::counter::ImageDecision;
+    use marrow_vision::classify::ModelClass;
+    if folder.exists() && std::fs::read_dir(folder)?.next().is_some() {
+        anyhow::bail!("--out {} is not empty; choose a new folder", folder.display());
+    }
+    std::fs::create_dir_all(folder)?;
+    let mut written: std::collections::BTreeMap<&'static str, usize> = Default::default();
+    let (mut outside, mut not_cells) = (0, 0);
+    let mut failure: Option<std::io::Error> = None;
+    store
+        .decided_cells(
+            |cell, crop| {
+                let class = match cell.decision {
+                    Some(ImageDecision::Class(class)) => class,
+                    _ => {
+                        not_cells += 1;
+                        return Ok(());
+                    }
+                };
+                let (Some(model), Some(png)) = (ModelClass::for_counter_class(class), crop) else {
+                    outside += 1;
+                    return Ok(());
+                };
+                let dir = folder.join(model.code());
+                let wrote = std::fs::create_dir_all(&dir).and_then(|()| {
+                    std::fs::write(dir.join(format!("marrow-cell-{}.png", cell.id)), png)
+                });
+                match wrote {
+                    Ok(()) => *written.entry(model.code()).or_default() += 1,
+                    Err(e) => {
+                        failure.get_or_insert(e);
+                    }
+                }
+                Ok(())
+            },
+            true,
+        )
+        .await?;
+    if let Some(e) = failure {
+        anyhow::bail!("cannot write the cells into {}: {e}", folder.display());
+    }
+    let total: usize = written.values().sum();
+    std::fs::write(
+        folder.join("README.txt"),
+        format!(
+            "Cells confirmed by technologists in Marrow's gallery, exported {} for `marrow train --data`.\n\
+             One folder per model class; one 128-pixel PNG per cell, cut at 21.6 µm around it.\n\
+             These are clinical images: keep them inside the laboratory.\n",
+            SystemClock.now().to_rfc3339()
+        ),
+    )?;
+    let per_class: Vec<String> = written.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    Ok(format!(
+        "exported {total} cell(s) to {} ({}); not written: {outside} of classes the model does not know, {not_cells} marked not a cell",
+        folder.display(),
+        if per_class.is_empty() { "none".to_owned() } else { per_class.join(", ") }
+    ))
+}
+
 async fn export(db: &DatabaseArg, command: ExportCommand) -> anyhow::Result<()> {
     use std::io::Write as _;
     let store = open(db, OpenMode::MustExist).await?;
@@ -539,6 +591,10 @@ async fn export(db: &DatabaseArg, command: ExportCommand) -> anyhow::Result<()> 
                 out.write_all(message.as_bytes())?;
                 out.write_all(b"\r\n")?;
             }
+        }
+        ExportCommand::Cells { out: folder } => {
+            let summary = export_cells(&store, &folder).await?;
+            writeln!(out, "{summary}")?;
         }
         ExportCommand::Fhir { case, version } => {
             let record = store.case(marrow_domain::ids::CaseId(case)).await?;

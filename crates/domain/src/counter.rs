@@ -103,6 +103,79 @@ pub struct Tally {
     totals: BTreeMap<CellClass, ClassCount>,
 }
 
+/// A technologist's decision on a cell the image classifier proposed: it is a cell of a counter
+/// class (and is counted), or it is not a cell at all (debris, a platelet clump, a cell cut by
+/// the image edge) and is left out. A cell that cannot be classified is counted as
+/// [`CellClass::Other`], as on the keyboard counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ImageDecision {
+    /// Counted as this class.
+    Class(CellClass),
+    /// Not a cell: left out of the count.
+    NotACell,
+}
+
+impl ImageDecision {
+    /// The stored code: the class code, or `not-a-cell`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Class(class) => class.code(),
+            Self::NotACell => "not-a-cell",
+        }
+    }
+
+    /// Parses a decision; errors name the field `decision`.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        match raw.trim() {
+            "not-a-cell" => Ok(Self::NotACell),
+            code => match CounterEvent::parse(&format!("tally:{code}")) {
+                Ok(CounterEvent::Tally { class, abnormal: false }) => Ok(Self::Class(class)),
+                Ok(_) | Err(_) if code == "megakaryocytes" => Err(FieldError::new(
+                    "decision",
+                    "megakaryocytes are not counted in the differential; record them with the \
+                     aspirate quality",
+                )),
+                _ => Err(FieldError::new(
+                    "decision",
+                    format!("{code:?} is not a cell class code or \"not-a-cell\""),
+                )),
+            },
+        }
+    }
+
+    /// The counter event a counted decision becomes.
+    pub fn event(self) -> Option<CounterEvent> {
+        match self {
+            Self::Class(class) => Some(CounterEvent::Tally { class, abnormal: false }),
+            Self::NotACell => None,
+        }
+    }
+}
+
+/// For each event, oldest first, whether it is a cell still counted once every undo is applied
+/// (an undo takes back the last cell still counted, whatever its source). The image gallery
+/// uses it to tell which confirmed cells are in the count: a technologist may take one back
+/// with Backspace on the counter or in the gallery.
+pub fn surviving<'a>(events: impl IntoIterator<Item = &'a CounterEvent>) -> Vec<bool> {
+    let mut alive = Vec::new();
+    let mut stack = Vec::new();
+    for (i, event) in events.into_iter().enumerate() {
+        alive.push(false);
+        match event {
+            CounterEvent::Tally { .. } => {
+                alive[i] = true;
+                stack.push(i);
+            }
+            CounterEvent::Undo => {
+                if let Some(taken) = stack.pop() {
+                    alive[taken] = false;
+                }
+            }
+        }
+    }
+    alive
+}
+
 /// Rebuilds a count from its stored events, oldest first.
 pub fn replay<'a>(events: impl IntoIterator<Item = &'a CounterEvent>) -> Tally {
     let mut tally = Tally::default();
@@ -370,6 +443,48 @@ pub fn compare(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn image_decisions_are_classes_or_not_a_cell() {
+        assert_eq!(ImageDecision::parse("blasts"), Ok(ImageDecision::Class(CellClass::Blast)));
+        assert_eq!(ImageDecision::parse(" not-a-cell "), Ok(ImageDecision::NotACell));
+        for bad in ["", "blasts:abnormal", "undo", "tally:blasts", "megakaryocytes", "BLA"] {
+            let e = ImageDecision::parse(bad).expect_err(bad);
+            assert_eq!(e.field, "decision", "{bad}");
+        }
+        for d in [ImageDecision::Class(CellClass::Other), ImageDecision::NotACell] {
+            assert_eq!(ImageDecision::parse(d.code()), Ok(d));
+        }
+        assert_eq!(ImageDecision::NotACell.event(), None);
+    }
+
+    #[test]
+    fn surviving_marks_the_cells_an_undo_took_back() {
+        let blast = CounterEvent::Tally { class: CellClass::Blast, abnormal: false };
+        let lymph = CounterEvent::Tally { class: CellClass::Lymphocyte, abnormal: true };
+        let events = [
+            blast,
+            lymph,
+            CounterEvent::Undo,
+            blast,
+            CounterEvent::Undo,
+            CounterEvent::Undo,
+            CounterEvent::Undo,
+            lymph,
+        ];
+        assert_eq!(
+            surviving(&events),
+            vec![false, false, false, false, false, false, false, true],
+            "each undo takes the latest cell still counted; extra undos do nothing"
+        );
+        let kept = [blast, lymph, CounterEvent::Undo];
+        assert_eq!(surviving(&kept), vec![true, false, false]);
+        assert_eq!(
+            surviving(&kept).iter().filter(|a| **a).count(),
+            replay(&kept).cells().len(),
+            "agrees with replay"
+        );
+    }
     use super::*;
     use CellClass::*;
 

@@ -21,6 +21,7 @@ mod error;
 pub mod events;
 mod forms;
 pub mod hl7;
+mod imaging;
 pub(crate) mod pages;
 mod report;
 mod settings;
@@ -51,12 +52,14 @@ pub struct Config {
     pub session_seconds: i64,
     /// Where signed reports are sent as HL7 v2 messages, if anywhere.
     pub hl7: Option<hl7::Hl7Config>,
+    /// The cell classifier's model file; `None` uses the model that ships with Marrow.
+    pub model: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         // A working shift plus handover.
-        Self { secure_cookies: false, session_seconds: 12 * 3600, hl7: None }
+        Self { secure_cookies: false, session_seconds: 12 * 3600, hl7: None, model: None }
     }
 }
 
@@ -71,6 +74,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The group-commit writer of counter events.
     pub events: events::EventWriter,
+    /// The cell classifier, loaded on first use.
+    vision: Arc<imaging::Vision>,
     rules: Arc<
         std::sync::Mutex<Option<(std::time::Instant, marrow_domain::morphology::CountingRules)>>,
     >,
@@ -87,7 +92,9 @@ impl AppState {
     pub fn with_clock(store: Store, config: Config, clock: Arc<dyn Clock>) -> Self {
         let events = events::EventWriter::spawn(store.clone(), clock.clone());
         let hl7 = config.hl7.clone();
-        let state = Self { store, clock, config: Arc::new(config), events, rules: Arc::default() };
+        let vision = Arc::new(imaging::Vision::new(config.model.clone()));
+        let state =
+            Self { store, clock, config: Arc::new(config), events, vision, rules: Arc::default() };
         if let Some(hl7) = hl7 {
             hl7::spawn(state.clone(), hl7);
         }
@@ -131,6 +138,7 @@ pub fn app(state: AppState) -> Router {
         .route("/static/safety.js", get(safety_script))
         .route("/static/report.js", get(report_script))
         .route("/static/live.js", get(live_script))
+        .route("/static/gallery.js", get(gallery_script))
         .merge(pages::router())
         .merge(api::router())
         .layer(axum::middleware::from_fn(security_headers))
@@ -180,6 +188,10 @@ async fn live_script() -> Response {
 
 async fn report_script() -> Response {
     asset("text/javascript; charset=utf-8", "no-cache", include_str!("../static/report.js"))
+}
+
+async fn gallery_script() -> Response {
+    asset("text/javascript; charset=utf-8", "no-cache", include_str!("../static/gallery.js"))
 }
 
 async fn safety_script() -> Response {

@@ -25,6 +25,7 @@ pub use repo::cases::{
 };
 pub use repo::checkin::{AlertRecord, CheckInRecord, PendingSpecimen};
 pub use repo::counts::{CountId, CountRecord, EventRefusal, NewEvent, StoredEvent};
+pub use repo::images::{ImageCellRecord, NewImage, NewImageCell};
 pub use repo::outbox::OutboxItem;
 pub use repo::patients::PatientRecord;
 pub use repo::users::{UserRecord, UserRef};

@@ -192,6 +192,16 @@ impl Api {
         self.send(self.client.put(format!("{}{path}", self.base_url)).json(body)).await
     }
 
+    /// POSTs raw bytes (e.g. an image) with the given content type.
+    pub async fn post_bytes(&self, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base_url))
+            .header("content-type", content_type)
+            .body(body);
+        self.send(request).await
+    }
+
     /// Sends raw bytes with a JSON content type (for malformed bodies).
     pub async fn send_raw(&self, method: reqwest::Method, path: &str, body: &str) -> Reply {
         let request = self

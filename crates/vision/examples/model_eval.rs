@@ -3,10 +3,13 @@
 //! Matek et al. published for the same classes.
 //!
 //! ```text
-//! cargo run --release -p marrow-vision --example model_eval -- MODEL DATA_DIR [--all]
+//! cargo run --release -p marrow-vision --example model_eval -- MODEL DATA_DIR [--all] [--dump DIR]
 //! ```
 //! With `--all`, every image under DATA_DIR is evaluated (e.g. a held-out folder); otherwise
-//! only the validation files of the record.
+//! only the validation files of the record. With `--dump DIR`, the network's input
+//! (`input.f32`, N×3×64×64) and its probabilities (`probabilities.f32`, N×7), little-endian,
+//! are written there with `files.txt`, so the onnxruntime and PyTorch benchmarks
+//! (`bench/vision/`) can run the same weights on the same input and check they agree.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -51,6 +54,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let proposals = classifier.classify(&patches)?;
     let seconds = started.elapsed().as_secs_f64();
+    if let Some(dir) = args.iter().position(|a| a == "--dump").and_then(|i| args.get(i + 1)) {
+        dump(&PathBuf::from(dir), &patches, &proposals, &files)?;
+    }
     let pairs: Vec<(usize, usize)> = truth
         .iter()
         .zip(&proposals)
@@ -80,4 +86,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         marrow_vision::classify::CONFIDENCE_THRESHOLD
     );
     Ok(())
+}
+
+fn dump(
+    dir: &std::path::Path,
+    patches: &[image::RgbImage],
+    proposals: &[marrow_vision::classify::Proposal],
+    files: &[String],
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut input = Vec::new();
+    for patch in patches {
+        marrow_vision::classify::push_chw(&marrow_vision::classify::prepare(patch), &mut input);
+    }
+    let input: Vec<u8> = input.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(dir.join("input.f32"), input)?;
+    let probabilities: Vec<u8> = proposals
+        .iter()
+        .flat_map(|p| p.probabilities.iter().flat_map(|v| v.to_le_bytes()))
+        .collect();
+    std::fs::write(dir.join("probabilities.f32"), probabilities)?;
+    std::fs::write(dir.join("files.txt"), files.join("\n") + "\n")
 }

@@ -90,6 +90,17 @@ impl ModelClass {
             Self::NotIdentifiable => None,
         }
     }
+
+    /// The model class a technologist's confirmed counter class trains, for retraining on the
+    /// lab's own cells: the table above read backwards, with "Other / unclassifiable" as "not
+    /// identifiable". Classes the model does not know (erythroid cells, plasma cells, …) have
+    /// none.
+    pub fn for_counter_class(class: CellClass) -> Option<Self> {
+        if class == CellClass::Other {
+            return Some(Self::NotIdentifiable);
+        }
+        Self::ALL.into_iter().find(|m| m.counter_class() == Some(class))
+    }
 }
 
 /// The side, in pixels, of the network's input.
@@ -164,7 +175,7 @@ pub fn prepare(patch: &RgbImage) -> RgbImage {
 }
 
 /// Appends an image's pixels in channel-major order, scaled to about -1..1.
-pub(crate) fn push_chw(image: &RgbImage, out: &mut Vec<f32>) {
+pub fn push_chw(image: &RgbImage, out: &mut Vec<f32>) {
     for channel in 0..3 {
         out.extend(image.pixels().map(|p| f32::from(p.0[channel]) / 127.5 - 1.0));
     }
@@ -330,7 +341,15 @@ mod tests {
         for class in ModelClass::ALL {
             assert_eq!(ModelClass::from_code(class.code()), Some(class));
             assert_eq!(class.counter_class().is_none(), class == ModelClass::NotIdentifiable);
+            if let Some(counter) = class.counter_class() {
+                assert_eq!(ModelClass::for_counter_class(counter), Some(class), "round trip");
+            }
         }
+        assert_eq!(
+            ModelClass::for_counter_class(CellClass::Other),
+            Some(ModelClass::NotIdentifiable)
+        );
+        assert_eq!(ModelClass::for_counter_class(CellClass::PlasmaCell), None);
     }
 
     #[test]

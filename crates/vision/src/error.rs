@@ -35,6 +35,9 @@ pub enum VisionError {
     /// The model file is missing, damaged or of another version.
     #[error("model: {0}")]
     Model(String),
+    /// A setting given with the image is unusable (e.g. the microscope scale).
+    #[error("{0}")]
+    Input(String),
     /// A labelled training folder is unusable.
     #[error("training data: {0}")]
     Data(String),

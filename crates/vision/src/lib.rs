@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod cells;
 pub mod classify;
 pub mod decode;
 pub mod detect;

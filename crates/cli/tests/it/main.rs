@@ -355,3 +355,80 @@ fn analyze_prints_one_json_line_per_cell_and_names_a_file_it_cannot_read() {
     assert!(!found.is_empty(), "the readable field still gives its cells: {both:#?}");
     assert!(found.iter().all(|c| c["file"].as_str().unwrap().ends_with(".jpg")));
 }
+
+/// The cells technologists confirmed become a labelled folder `marrow train` reads: one folder
+/// per model class, "Other" as "not identifiable", and nothing for classes the model does not
+/// know or for "not a cell".
+#[test]
+fn export_cells_writes_a_labelled_folder_that_train_can_read() {
+    use marrow_domain::case::CaseStatus;
+    use marrow_domain::counter::ImageDecision;
+    use marrow_domain::morphology::CellClass;
+    use marrow_store::{NewImage, NewImageCell, Stamp};
+    use marrow_testkit::synthetic::{Staff, case_at, now};
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime.block_on(marrow_testkit::TestDb::sqlite());
+    let url = db.url();
+    runtime.block_on(async {
+        let store = db.store();
+        let staff = Staff::insert(&store, "!").await;
+        let (_, case) = case_at(&store, &staff, 1, CaseStatus::InLab).await;
+        let stamp = Stamp { by: staff.technologist, at: now() };
+        let count = store.start_count(case, 200, stamp).await.unwrap();
+        let mut png = Vec::new();
+        image::RgbImage::from_pixel(128, 128, image::Rgb([200, 100, 150]))
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let cell = |x| NewImageCell {
+            bbox: [x, 0, 10, 10],
+            crop_png: png.clone(),
+            proposed_top: "BLA".into(),
+            proposal: serde_json::json!({"class": "blasts", "top": "BLA", "confidence": 0.9, "probabilities": {}}),
+        };
+        let image = NewImage {
+            file_name: "field.jpg".into(),
+            kind: "field".into(),
+            width: 640,
+            height: 480,
+            model: "test".into(),
+            cells: (0..5).map(cell).collect(),
+        };
+        let (_, ids) = store.add_count_image(count.id, &image, stamp).await.unwrap();
+        let decisions = [
+            ImageDecision::Class(CellClass::Blast),
+            ImageDecision::Class(CellClass::Blast),
+            ImageDecision::Class(CellClass::Other),
+            ImageDecision::Class(CellClass::PlasmaCell),
+            ImageDecision::NotACell,
+        ];
+        for (id, decision) in ids.iter().zip(decisions) {
+            store.decide_image_cell(count.id, *id, decision, stamp).await.unwrap();
+        }
+        store.close().await;
+    });
+
+    let dir = workdir();
+    let out = dir.path().join("confirmed");
+    let export = run(
+        dir.path(),
+        &["--database", &url, "export", "cells", "--out", out.to_str().unwrap()],
+        None,
+    );
+    export.assert_success();
+    assert!(export.stdout.contains("exported 3 cell(s)"), "{export:#?}");
+    assert!(export.stdout.contains("BLA 2, NIF 1"), "{export:#?}");
+    assert!(export.stdout.contains("1 of classes the model does not know, 1 marked not a cell"));
+    let listed = marrow_vision::train::list_folder(&out).expect("train reads the folder");
+    assert_eq!(listed.len(), 3);
+    assert_eq!(listed.iter().filter(|l| l.path.starts_with("BLA/")).count(), 2);
+    assert!(listed.iter().all(|l| l.path.contains("marrow-cell-")), "named by cell id only");
+
+    let again = run(
+        dir.path(),
+        &["--database", &url, "export", "cells", "--out", out.to_str().unwrap()],
+        None,
+    );
+    assert!(!again.status.success());
+    assert!(again.stderr.contains("is not empty"), "{again:#?}");
+}

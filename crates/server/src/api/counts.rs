@@ -19,6 +19,7 @@ use crate::counting::{
     AckDto, CountStatsDto, EventsBody, accept_events, count_statistics, differential_of,
 };
 use crate::error::{ApiError, AppError, ErrorBody};
+use crate::imaging::{self, CellDto, DecisionBody, UploadDto, UploadQuery};
 use crate::pages::path_id;
 
 /// A count to start.
@@ -132,6 +133,8 @@ pub struct StoredEventDto {
     pub pressed_at: Option<String>,
     /// When the server stored it.
     pub received_at: String,
+    /// The image cell this event confirmed (an image-confirmed cell), or null for a key press.
+    pub image_cell_id: Option<i64>,
 }
 
 /// Every stored event of a count, in the order stored: the count's complete record.
@@ -154,7 +157,61 @@ pub async fn list_events(
                 event: e.event,
                 pressed_at: e.pressed_at.map(|t| t.to_rfc3339()),
                 received_at: e.received_at.to_rfc3339(),
+                image_cell_id: e.image_cell_id,
             })
             .collect(),
     ))
+}
+
+/// Finds and classifies the cells of one image and adds them to the caller's open count for
+/// review. The body is the image file itself (JPEG, PNG or TIFF; at most 64 MiB and 50
+/// megapixels).
+#[utoipa::path(post, path = "/api/v1/counts/{id}/images", tag = "counter", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Count id"), UploadQuery),
+    request_body(content = Vec<u8>, description = "The image file's bytes", content_type = "application/octet-stream"),
+    responses((status = 201, body = UploadDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The count is finished or the case left the lab", body = ErrorBody),
+        (status = 422, description = "Not a readable image, over the limits, no cells found, or a bad parameter", body = ErrorBody)))]
+pub async fn upload_image(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<UploadQuery>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let count = CountId(path_id(&id, "count")?);
+    let bytes = crate::pages::upload_bytes(request, &state).await?;
+    let found = imaging::upload(&state, &user.0, count, &query, bytes.to_vec()).await?;
+    Ok((StatusCode::CREATED, Json(found)).into_response())
+}
+
+/// The count's image cells, each with the model's proposal and the technologist's decision.
+#[utoipa::path(get, path = "/api/v1/counts/{id}/cells", tag = "counter", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Count id")),
+    responses((status = 200, body = Vec<CellDto>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_cells(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<CellDto>>, ApiError> {
+    let count = CountId(path_id(&id, "count")?);
+    Ok(Json(imaging::cells(&state, &user.0, count).await?))
+}
+
+/// Decides one cell: a class counts it in the differential (an image-confirmed event), and
+/// `not-a-cell` leaves it out. A counted cell must be taken back (an `undo` event) first.
+#[utoipa::path(post, path = "/api/v1/counts/{id}/cells/{cell}/decision", tag = "counter", security(("bearer" = [])),
+    request_body = DecisionBody,
+    params(("id" = i64, Path, description = "Count id"), ("cell" = i64, Path, description = "Image cell id")),
+    responses((status = 200, body = CellDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The cell is already counted, or the count takes no more cells", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn decide_cell(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path((id, cell)): Path<(String, String)>,
+    JsonBody(body): JsonBody<DecisionBody>,
+) -> Result<Json<CellDto>, ApiError> {
+    let count = CountId(path_id(&id, "count")?);
+    let cell = path_id(&cell, "image cell")?;
+    Ok(Json(imaging::decide(&state, &user.0, count, cell, &body).await?))
 }

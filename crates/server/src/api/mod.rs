@@ -29,6 +29,7 @@ use crate::AppState;
         handlers::record_differential, handlers::record_aspirate, handlers::save_draft, handlers::sign_report,
         handlers::amend_report, handlers::get_report_version,
         counts::start_count, counts::get_count, counts::post_events, counts::list_events, counts::finish_count,
+        counts::upload_image, counts::list_cells, counts::decide_cell,
         exports::case_fhir, exports::case_hl7, exports::bulk_export, exports::outbox,
     ),
     components(schemas(crate::error::ErrorBody)),
@@ -74,6 +75,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/counts/{id}", get(counts::get_count))
         .route("/api/v1/counts/{id}/events", post(counts::post_events).get(counts::list_events))
         .route("/api/v1/counts/{id}/finish", post(counts::finish_count))
+        .route(
+            "/api/v1/counts/{id}/images",
+            post(counts::upload_image)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::pages::MAX_UPLOAD_BYTES)),
+        )
+        .route("/api/v1/counts/{id}/cells", get(counts::list_cells))
+        .route("/api/v1/counts/{id}/cells/{cell}/decision", post(counts::decide_cell))
         .route("/api/v1/cases/{id}/fhir", get(exports::case_fhir))
         .route("/api/v1/cases/{id}/hl7", get(exports::case_hl7))
         .route("/api/v1/fhir/export", get(exports::bulk_export))

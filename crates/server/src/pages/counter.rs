@@ -105,7 +105,28 @@ pub async fn start(
 #[derive(Debug, serde::Deserialize)]
 pub struct KeymapChoice {
     #[serde(default)]
-    keymap: Option<String>,
+    pub(super) keymap: Option<String>,
+}
+
+/// The user's key map named `choice` (default: the latest saved, else the default map), and
+/// the names of all their saved maps.
+pub(super) async fn chosen_keymap(
+    state: &AppState,
+    staff: &Staff,
+    choice: Option<&str>,
+) -> Result<(KeyMap, Vec<String>), AppError> {
+    let saved = state.store.keymaps(staff.user.id).await?;
+    let names: Vec<String> = saved.iter().map(|(n, _)| n.clone()).collect();
+    let chosen = match choice {
+        Some(name) => saved.into_iter().find(|(n, _)| n == name),
+        None => saved.into_iter().next(),
+    };
+    let keymap = match chosen {
+        Some((name, bindings)) => crate::counting::keymap_from_code(&name, &bindings)
+            .map_err(|e| AppError::Internal(format!("stored key map: {e}")))?,
+        None => KeyMap::default_map(),
+    };
+    Ok((keymap, names))
 }
 
 /// The counter page.
@@ -118,17 +139,7 @@ pub async fn show(
     staff.require(Action::ViewClinicalRecords)?;
     let count = state.store.count(CountId(path_id(&id, "count")?)).await?;
     let record = state.store.case(count.case_id).await?;
-    let saved = state.store.keymaps(staff.user.id).await?;
-    let keymap_names: Vec<String> = saved.iter().map(|(n, _)| n.clone()).collect();
-    let chosen = match choice.keymap.as_deref() {
-        Some(name) => saved.into_iter().find(|(n, _)| n == name),
-        None => saved.into_iter().next(),
-    };
-    let keymap = match chosen {
-        Some((name, bindings)) => crate::counting::keymap_from_code(&name, &bindings)
-            .map_err(|e| AppError::Internal(format!("stored key map: {e}")))?,
-        None => KeyMap::default_map(),
-    };
+    let (keymap, keymap_names) = chosen_keymap(&state, &staff, choice.keymap.as_deref()).await?;
     let stored = state.store.count_events(count.id).await?;
     let key_of = |class: CellClass| -> String {
         keymap
@@ -195,8 +206,8 @@ pub async fn show(
 
 /// A JSON body from the counter page, with the session's CSRF token in `X-CSRF-Token`.
 pub struct PageJson<T> {
-    staff: Staff,
-    body: T,
+    pub(super) staff: Staff,
+    pub(super) body: T,
 }
 
 impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for PageJson<T> {

@@ -6,6 +6,9 @@ mod aspirate;
 mod cases;
 pub(crate) mod checkin;
 mod counter;
+mod gallery;
+
+pub(crate) use gallery::{MAX_UPLOAD_BYTES, upload_bytes};
 mod interfaces;
 mod lab;
 mod patients;
@@ -72,6 +75,17 @@ pub fn router() -> Router<AppState> {
         .route("/counts/{id}/events", post(counter::events))
         .route("/counts/{id}/stats", get(counter::stats))
         .route("/counts/{id}/finish", post(counter::finish))
+        .route("/counts/{id}/gallery", get(gallery::show))
+        .route(
+            "/counts/{id}/images",
+            post(gallery::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(gallery::MAX_UPLOAD_BYTES)),
+        )
+        .route("/counts/{id}/cells", get(gallery::cells))
+        .route("/counts/{id}/cells/{cell}/decision", post(gallery::decide))
+        .route("/image-cells/{id}/crop.png", get(gallery::crop))
+        .route("/cases/{id}/image-cells", get(gallery::case_cells))
+        .route("/lab/agreement", get(gallery::agreement))
 }
 
 /// A form's values and, after a failed submit, the error to show beside its field.

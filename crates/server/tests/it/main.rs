@@ -10,6 +10,7 @@ mod auth;
 mod checkin;
 mod counter;
 mod exports;
+mod gallery;
 mod hl7;
 mod lab;
 mod report_snapshot;

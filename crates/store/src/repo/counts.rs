@@ -61,6 +61,8 @@ pub struct StoredEvent {
     pub pressed_at: Option<Timestamp>,
     /// When the server stored it.
     pub received_at: Timestamp,
+    /// The image cell this event confirmed, when it came from the gallery rather than a key.
+    pub image_cell_id: Option<i64>,
 }
 
 /// An event to store; its code has been validated by the caller.
@@ -201,7 +203,7 @@ impl Store {
     /// A count's events in the order they were stored.
     pub async fn count_events(&self, id: CountId) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, client_event_id, event, pressed_at, received_at FROM count_events WHERE count_id = $1 ORDER BY id",
+            "SELECT id, client_event_id, event, pressed_at, received_at, image_cell_id FROM count_events WHERE count_id = $1 ORDER BY id",
         )
         .bind(id.0)
         .fetch_all(&self.pool)
@@ -214,6 +216,7 @@ impl Store {
                     event: col(r, "event")?,
                     pressed_at: opt_timestamp(r, "pressed_at")?,
                     received_at: timestamp(r, "received_at")?,
+                    image_cell_id: col(r, "image_cell_id")?,
                 })
             })
             .collect()
