@@ -62,6 +62,10 @@ enum Command {
         /// MSH-4 of the messages sent.
         #[arg(long, env = "MARROW_HL7_FACILITY", default_value = "MARROW")]
         hl7_facility: String,
+        /// The cell classifier for image-assisted counting (a file written by `marrow train`);
+        /// by default the model that ships with Marrow.
+        #[arg(long, env = "MARROW_MODEL")]
+        model: Option<std::path::PathBuf>,
     },
     /// Create the database if needed and apply pending migrations.
     Migrate,
@@ -238,12 +242,18 @@ async fn open(db: &DatabaseArg, mode: OpenMode) -> anyhow::Result<Store> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, demo, secure_cookies, hl7_destination, hl7_facility } => {
+        Command::Serve { listen, demo, secure_cookies, hl7_destination, hl7_facility, model } => {
             let hl7 = hl7_destination.map(|d| marrow_server::hl7::Hl7Config {
                 sending_facility: hl7_facility,
                 ..marrow_server::hl7::Hl7Config::to(&d)
             });
-            serve(&cli.db, &listen, demo, secure_cookies, hl7).await
+            if let Some(path) = &model {
+                // Refuse a missing or foreign model file now, not at the first upload.
+                marrow_vision::classify::Classifier::load(path)
+                    .with_context(|| format!("--model {}", path.display()))?;
+            }
+            let config = Config { secure_cookies, hl7, model, ..Config::default() };
+            serve(&cli.db, &listen, demo, config).await
         }
         Command::Export(command) => export(&cli.db, command).await,
         Command::Analyze { files, cells, model, um_per_px } => {
@@ -349,8 +359,7 @@ async fn serve(
     db: &DatabaseArg,
     listen: &str,
     demo: bool,
-    secure_cookies: bool,
-    hl7: Option<marrow_server::hl7::Hl7Config>,
+    config: Config,
 ) -> anyhow::Result<()> {
     let addr: SocketAddr = listen
         .parse()
@@ -372,10 +381,9 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    if let Some(hl7) = &hl7 {
+    if let Some(hl7) = &config.hl7 {
         tracing::info!(destination = %hl7.destination, "sending signed reports as HL7 v2");
     }
-    let config = Config { secure_cookies, hl7, ..Config::default() };
     let app = marrow_server::app(AppState::new(store.clone(), config));
     tracing::info!("Marrow is listening on http://{addr}");
     marrow_server::serve(listener, app, shutdown_signal()).await.context("the server stopped")?;
