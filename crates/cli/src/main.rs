@@ -355,12 +355,7 @@ fn read_new_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
-async fn serve(
-    db: &DatabaseArg,
-    listen: &str,
-    demo: bool,
-    config: Config,
-) -> anyhow::Result<()> {
+async fn serve(db: &DatabaseArg, listen: &str, demo: bool, config: Config) -> anyhow::Result<()> {
     let addr: SocketAddr = listen
         .parse()
         .map_err(|_| anyhow!("--listen {listen:?} is not an address such as 127.0.0.1:8080"))?;

@@ -210,20 +210,29 @@ pub struct PageJson<T> {
     pub(super) body: T,
 }
 
+/// The session's staff member, once the page's script has sent the session's CSRF token in
+/// `X-CSRF-Token` (script requests carry no form field to hold it).
+pub(super) async fn staff_with_csrf_header(
+    parts: &mut axum::http::request::Parts,
+    state: &AppState,
+) -> Result<Staff, ApiError> {
+    use axum::extract::FromRequestParts;
+    let staff = Staff::from_request_parts(parts, state).await.map_err(|e| ApiError(e.0))?;
+    let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !token_matches(sent, &staff.csrf) {
+        return Err(ApiError(AppError::Forbidden(
+            "missing or wrong CSRF token; reload the page".into(),
+        )));
+    }
+    Ok(staff)
+}
+
 impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for PageJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        use axum::extract::FromRequestParts;
         let (mut parts, body) = request.into_parts();
-        let staff =
-            Staff::from_request_parts(&mut parts, state).await.map_err(|e| ApiError(e.0))?;
-        let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-        if !token_matches(sent, &staff.csrf) {
-            return Err(ApiError(AppError::Forbidden(
-                "missing or wrong CSRF token; reload the page".into(),
-            )));
-        }
+        let staff = staff_with_csrf_header(&mut parts, state).await?;
         let request = Request::from_parts(parts, body);
         let crate::api::JsonBody(body) =
             crate::api::JsonBody::<T>::from_request(request, state).await?;

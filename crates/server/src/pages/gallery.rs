@@ -19,10 +19,10 @@ use marrow_domain::time::Date;
 use marrow_store::CountId;
 use serde::Serialize;
 
-use super::counter::{KeymapChoice, PageJson, chosen_keymap};
+use super::counter::{KeymapChoice, PageJson, chosen_keymap, staff_with_csrf_header};
 use super::{page, path_id};
 use crate::AppState;
-use crate::auth::{Staff, token_matches};
+use crate::auth::Staff;
 use crate::error::{ApiError, AppError, PageError};
 use crate::imaging::{self, CellDto, DecisionBody, UploadQuery};
 use crate::views::{Nav, PatientBanner};
@@ -119,16 +119,8 @@ impl FromRequest<AppState> for PageUpload {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        use axum::extract::FromRequestParts;
         let (mut parts, body) = request.into_parts();
-        let staff =
-            Staff::from_request_parts(&mut parts, state).await.map_err(|e| ApiError(e.0))?;
-        let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-        if !token_matches(sent, &staff.csrf) {
-            return Err(ApiError(AppError::Forbidden(
-                "missing or wrong CSRF token; reload the page".into(),
-            )));
-        }
+        let staff = staff_with_csrf_header(&mut parts, state).await?;
         let bytes = upload_bytes(Request::from_parts(parts, body), state).await?;
         Ok(PageUpload { staff, bytes })
     }
