@@ -9,26 +9,13 @@ torch.nn and the file's tensors copied in. Everything else (dump, parity check, 
 is as in bench_ort.py; the probabilities must match Rust's or the script exits with status 1.
 """
 
-import argparse
 import sys
 
 import numpy as np
 import torch
 from torch import nn
 
-from common import (
-    CLASSES,
-    batches,
-    load_dump,
-    load_weights,
-    parity,
-    peak_rss_mib,
-    preprocess,
-    print_report,
-    rate_summary,
-    tensor_parity_failed,
-    time_passes,
-)
+from common import CLASSES, arguments, benchmark, load_weights
 
 
 class MarrowCnn(nn.Module):
@@ -59,55 +46,16 @@ def build(model_path: str) -> tuple[MarrowCnn, str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="safetensors model file (marrow-cells-v1.model)")
-    parser.add_argument("dump", help="folder with input.f32, probabilities.f32, files.txt")
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=5, help="timed passes after one warm-up")
-    parser.add_argument("--images", help="marrow-cells folder: also time end to end from JPEG")
-    args = parser.parse_args()
-
+    args = arguments(__doc__.splitlines()[0], "safetensors model file (marrow-cells-v1.model)")
     torch.set_num_threads(args.threads)
-    inputs, reference, files = load_dump(args.dump)
     model, _ = build(args.model)
-    inputs_t = torch.from_numpy(inputs)  # shares memory with the numpy array
 
     @torch.inference_mode()
-    def infer(x: torch.Tensor) -> np.ndarray:
-        return model(x).numpy()
+    def infer(x: np.ndarray) -> np.ndarray:
+        # from_numpy shares memory with the array: no copy.
+        return model(torch.from_numpy(x)).numpy()
 
-    def tensor_pass() -> np.ndarray:
-        return np.concatenate([infer(inputs_t[s]) for s in batches(len(inputs), args.batch)])
-
-    seconds, probs = time_passes(tensor_pass, args.repeat)
-    tensor = {**parity(probs, reference), **rate_summary(len(inputs), seconds)}
-    summary = {
-        "torch": torch.__version__,
-        "cells": len(inputs),
-        "batch": args.batch,
-        "threads": args.threads,
-        "repeat": args.repeat,
-        "tensor": tensor,
-    }
-
-    if args.images:
-        paths = [f"{args.images}/{name}" for name in files]
-
-        def end_to_end_pass() -> np.ndarray:
-            out = []
-            for s in batches(len(paths), args.batch):
-                x = torch.from_numpy(np.stack([preprocess(p) for p in paths[s]]))
-                out.append(infer(x))
-            return np.concatenate(out)
-
-        seconds, probs = time_passes(end_to_end_pass, args.repeat)
-        summary["end_to_end"] = {**parity(probs, reference), **rate_summary(len(paths), seconds)}
-
-    summary["peak_rss_mib"] = peak_rss_mib()
-    failed = tensor_parity_failed(tensor)
-    print_report("torch", summary, failed)
-    return 1 if failed else 0
+    return benchmark("torch", torch.__version__, infer, args)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ and a softmax.
 
 from __future__ import annotations
 
+import argparse
 import json
 import resource
 import statistics
@@ -135,3 +136,52 @@ def print_report(engine: str, summary: dict, failed: bool) -> None:
 def tensor_parity_failed(result: dict) -> bool:
     """The tensor-input check: same input, so near-identical output and identical top classes."""
     return result["max_abs_prob_diff"] >= MAX_PROB_DIFF or result["argmax_agreement"] < 1.0
+
+
+def arguments(description: str, model_help: str) -> argparse.Namespace:
+    """The command line both classifier benchmarks take."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("model", help=model_help)
+    parser.add_argument("dump", help="folder with input.f32, probabilities.f32, files.txt")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=5, help="timed passes after one warm-up")
+    parser.add_argument("--images", help="marrow-cells folder: also time end to end from JPEG")
+    return parser.parse_args()
+
+
+def benchmark(name: str, version: str, infer, args: argparse.Namespace) -> int:
+    """Times `infer` (a float32 N x 3 x 64 x 64 array to N x 7 probabilities) on the dump, and
+    end to end from the JPEGs with --images; prints the report; returns the exit status (1 when
+    the tensor run's probabilities do not match Rust's)."""
+    inputs, reference, files = load_dump(args.dump)
+
+    def tensor_pass() -> np.ndarray:
+        # Contiguous slices of the dump: no copy before the runtime sees them.
+        return np.concatenate([infer(inputs[s]) for s in batches(len(inputs), args.batch)])
+
+    seconds, probs = time_passes(tensor_pass, args.repeat)
+    tensor = {**parity(probs, reference), **rate_summary(len(inputs), seconds)}
+    summary = {
+        name: version,
+        "cells": len(inputs),
+        "batch": args.batch,
+        "threads": args.threads,
+        "repeat": args.repeat,
+        "tensor": tensor,
+    }
+    if args.images:
+        paths = [f"{args.images}/{file}" for file in files]
+
+        def end_to_end_pass() -> np.ndarray:
+            return np.concatenate([
+                infer(np.stack([preprocess(p) for p in paths[s]]))
+                for s in batches(len(paths), args.batch)
+            ])
+
+        seconds, probs = time_passes(end_to_end_pass, args.repeat)
+        summary["end_to_end"] = {**parity(probs, reference), **rate_summary(len(paths), seconds)}
+    summary["peak_rss_mib"] = peak_rss_mib()
+    failed = tensor_parity_failed(tensor)
+    print_report(name, summary, failed)
+    return 1 if failed else 0
