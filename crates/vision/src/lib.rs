@@ -11,6 +11,7 @@
 pub mod classify;
 pub mod decode;
 pub mod detect;
+pub mod infer;
 pub mod metrics;
 pub mod train;
 

@@ -1,0 +1,635 @@
+//! Fast CPU inference for the classifier's network (`marrow-cnn-v1`), in plain safe Rust.
+//!
+//! candle runs the same network about ten times slower on two cores: its convolution unfolds
+//! every layer into a freshly allocated matrix and hands each small matrix product to a
+//! general-purpose kernel. Here the network is fixed, so each layer is one loop nest:
+//!
+//! - activations are kept channel-last (NHWC) in zero-padded per-thread buffers, so a 3x3
+//!   convolution is an implicit im2col: output pixel `p`'s row of the unfolded matrix is nine
+//!   contiguous runs of `Cin` values in the padded input, read in place, never copied;
+//! - the weights are rearranged once, at load time, into panels of 16 output channels
+//!   (`(9 * Cin) x 16`, row-major), so the kernel's inner loop is a broadcast of one input value
+//!   times 16 contiguous weights into 6 x 16 accumulators that stay in registers;
+//! - max-pooling, bias and ReLU run on a two-row band of the convolution's output while it is
+//!   still in L1 (max(x + b) = max(x) + b exactly, so they are applied after pooling, to a
+//!   quarter of the values), and the last layer sums straight into the global average;
+//! - cells are split between the cores with [`std::thread::scope`]; each thread reuses one
+//!   [`Scratch`], so the per-cell loop does not allocate.
+//!
+//! The `gemm` crate that candle uses was considered for the products, but its entry points are
+//! `unsafe fn`s over raw pointers, which this crate's `#![forbid(unsafe_code)]` rules out. The
+//! kernel below is written so that LLVM vectorises it; [`pulp`]'s safe `V3::vectorize` runs it
+//! with AVX2 and FMA enabled when the processor has them (checked once, at load), and the same
+//! code compiled for the baseline instruction set is the fallback.
+//!
+//! The preprocessing ([`prepare_into`]) reproduces [`crate::classify::prepare`] followed by the
+//! scaling of `push_chw` with the same floating-point operations in the same order (the image
+//! crate's separable triangle filter: vertical pass first, then horizontal, then clamping and
+//! rounding to 8 bits), straight from the patch into the network's input, without the crop
+//! copy, the intermediate images or the per-pixel generic accessors. Its output is identical
+//! to the reference on the validation images (the tests check it).
+
+use std::num::NonZeroUsize;
+
+use candle_core::DType;
+use candle_nn::VarBuilder;
+use image::RgbImage;
+
+use crate::VisionError;
+use crate::classify::{CENTRE_FRACTION, INPUT_SIDE, ModelClass};
+
+/// The number of classes the network scores.
+pub const CLASSES: usize = ModelClass::ALL.len();
+/// The side of the network's input, as a `usize`.
+const SIDE: usize = INPUT_SIDE as usize;
+/// Floats in one cell's input: `SIDE x SIDE x 3`, channel-last (NHWC): `[(y * SIDE + x) * 3 + c]`.
+pub const INPUT_LEN: usize = SIDE * SIDE * 3;
+
+/// Output channels per weight panel (two 8-float AVX registers).
+const NR: usize = 16;
+/// Output pixels per kernel call: 6 x 16 accumulators are 12 of the 16 AVX registers.
+const MR: usize = 6;
+/// The channels of the convolutions' inputs and outputs.
+const WIDTHS: [usize; 5] = [3, 16, 32, 64, 96];
+/// The largest band buffer: two rows of the first three layers, or all 8 x 8 pixels of the last.
+const BAND_LEN: usize = 6144;
+
+/// One 3x3 convolution (stride 1, padding 1) with its weights rearranged for the kernel.
+#[derive(Debug)]
+struct Conv {
+    /// Spatial side of its input and output.
+    side: usize,
+    cin: usize,
+    cout: usize,
+    /// `cout / NR` panels, each `(9 * cin) x NR` row-major: row `tap * cin + ci`, where
+    /// `tap = 3 * ky + kx`, holds the weights of input channel `ci` at `(ky, kx)`.
+    panels: Vec<f32>,
+    bias: Vec<f32>,
+    /// Offsets, in the padded input, of the nine taps relative to the output pixel's top-left
+    /// neighbour.
+    taps: [usize; 9],
+}
+
+impl Conv {
+    fn new(
+        vb: &VarBuilder<'_>,
+        name: &str,
+        side: usize,
+        cin: usize,
+        cout: usize,
+    ) -> Result<Self, VisionError> {
+        let weight = vb
+            .get((cout, cin, 3, 3), &format!("{name}.weight"))?
+            .to_dtype(DType::F32)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        let bias = vb.get(cout, &format!("{name}.bias"))?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+        let k = 9 * cin;
+        let mut panels = vec![0.0; cout * k];
+        for co in 0..cout {
+            let (block, j) = (co / NR, co % NR);
+            for ci in 0..cin {
+                for tap in 0..9 {
+                    // candle's layout: (cout, cin, ky, kx).
+                    panels[(block * k + tap * cin + ci) * NR + j] = weight[(co * cin + ci) * 9 + tap];
+                }
+            }
+        }
+        let stride = side + 2;
+        let taps = std::array::from_fn(|tap| ((tap / 3) * stride + tap % 3) * cin);
+        Ok(Self { side, cin, cout, panels, bias, taps })
+    }
+
+    /// Floats in its zero-padded input buffer.
+    fn padded_len(&self) -> usize {
+        (self.side + 2) * (self.side + 2) * self.cin
+    }
+
+    /// The raw convolution (no bias) of output rows `y0 .. y0 + rows`, written to `band` as
+    /// `[pixel][cout]`, pixels numbered from the band's first.
+    #[inline(always)]
+    fn band<S: Simd8>(&self, simd: S, input: &[f32], y0: usize, rows: usize, band: &mut [f32]) {
+        let (side, cin, cout) = (self.side, self.cin, self.cout);
+        let stride = side + 2;
+        let pixels = rows * side;
+        for first in (0..pixels).step_by(MR) {
+            // A short last tile repeats its last pixel; the extra results are not stored.
+            let offsets: [usize; MR] = std::array::from_fn(|r| {
+                let p = (first + r).min(pixels - 1);
+                ((y0 + p / side) * stride + p % side) * cin
+            });
+            let valid = (pixels - first).min(MR);
+            for (block, panel) in self.panels.chunks_exact(9 * cin * NR).enumerate() {
+                let acc = tile(simd, input, &offsets, &self.taps, cin, panel);
+                for (r, row) in acc.iter().enumerate().take(valid) {
+                    band[(first + r) * cout + block * NR..][..NR].copy_from_slice(row);
+                }
+            }
+        }
+    }
+}
+
+impl Conv {
+    /// The convolution, max-pooled, biased and rectified, into the next layer's padded input,
+    /// two rows at a time.
+    #[inline(always)]
+    fn pooled<S: Simd8>(&self, simd: S, input: &[f32], band: &mut [f32], next: &mut [f32]) {
+        for y0 in (0..self.side).step_by(2) {
+            self.band(simd, input, y0, 2, band);
+            pool_band(self, band, y0 / 2, next);
+        }
+    }
+}
+
+/// Eight `f32` lanes, as the kernel uses them: AVX registers with FMA ([`pulp::x86::V3`]),
+/// or plain arrays that the compiler vectorises for the baseline instruction set
+/// ([`Portable`]). Spelling the vectors out keeps the 6 x 16 accumulators in registers; left
+/// to itself, LLVM kept them on the stack and did not vectorise the kernel at all.
+trait Simd8: Copy {
+    type V: Copy;
+    fn splat(self, x: f32) -> Self::V;
+    fn load(self, x: &[f32; 8]) -> Self::V;
+    /// `a * b + c`.
+    fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    fn store(self, v: Self::V) -> [f32; 8];
+}
+
+/// The baseline instruction set: multiply, then add (`f32::mul_add` would call libm).
+#[derive(Debug, Clone, Copy)]
+struct Portable;
+
+impl Simd8 for Portable {
+    type V = [f32; 8];
+
+    #[inline(always)]
+    fn splat(self, x: f32) -> Self::V {
+        [x; 8]
+    }
+    #[inline(always)]
+    fn load(self, x: &[f32; 8]) -> Self::V {
+        *x
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+        std::array::from_fn(|i| a[i] * b[i] + c[i])
+    }
+    #[inline(always)]
+    fn store(self, v: Self::V) -> [f32; 8] {
+        v
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Simd8 for pulp::x86::V3 {
+    type V = pulp::f32x8;
+
+    #[inline(always)]
+    fn splat(self, x: f32) -> Self::V {
+        self.splat_f32x8(x)
+    }
+    #[inline(always)]
+    fn load(self, x: &[f32; 8]) -> Self::V {
+        pulp::bytemuck::cast(*x)
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+        self.mul_add_f32x8(a, b, c)
+    }
+    #[inline(always)]
+    fn store(self, v: Self::V) -> [f32; 8] {
+        pulp::bytemuck::cast(v)
+    }
+}
+
+/// The kernel: `MR` output pixels (their offsets in the padded input) times one panel of `NR`
+/// output channels, summed over the nine taps and `cin` input channels.
+#[inline(always)]
+fn tile<S: Simd8>(
+    simd: S,
+    input: &[f32],
+    offsets: &[usize; MR],
+    taps: &[usize; 9],
+    cin: usize,
+    panel: &[f32],
+) -> [[f32; NR]; MR] {
+    let zero = simd.splat(0.0);
+    let mut acc = [[zero; 2]; MR];
+    // Each row of the panel is two vectors.
+    let (halves, _) = panel.as_chunks::<8>();
+    for (tap, &tap_offset) in taps.iter().enumerate() {
+        let a: [&[f32]; MR] = std::array::from_fn(|r| &input[offsets[r] + tap_offset..][..cin]);
+        let b = &halves[2 * tap * cin..][..2 * cin];
+        for ci in 0..cin {
+            let (b0, b1) = (simd.load(&b[2 * ci]), simd.load(&b[2 * ci + 1]));
+            for (sums, a_row) in acc.iter_mut().zip(&a) {
+                let x = simd.splat(a_row[ci]);
+                sums[0] = simd.mul_add(x, b0, sums[0]);
+                sums[1] = simd.mul_add(x, b1, sums[1]);
+            }
+        }
+    }
+    acc.map(|[lo, hi]| {
+        let mut out = [0.0; NR];
+        out[..8].copy_from_slice(&simd.store(lo));
+        out[8..].copy_from_slice(&simd.store(hi));
+        out
+    })
+}
+
+/// Max-pools a two-row band (`[pixel][cout]`, `2 * side` pixels), adds the bias and applies
+/// ReLU, writing row `y_out` of the next layer's padded input.
+#[inline(always)]
+fn pool_band(conv: &Conv, band: &[f32], y_out: usize, next: &mut [f32]) {
+    let (side, cout) = (conv.side, conv.cout);
+    let half = side / 2;
+    let next_stride = half + 2;
+    for x in 0..half {
+        let at = |dy: usize, dx: usize| &band[(dy * side + 2 * x + dx) * cout..][..cout];
+        let (a, b, c, d) = (at(0, 0), at(0, 1), at(1, 0), at(1, 1));
+        let out = &mut next[((y_out + 1) * next_stride + x + 1) * cout..][..cout];
+        for (i, o) in out.iter_mut().enumerate() {
+            let m = a[i].max(b[i]).max(c[i].max(d[i]));
+            *o = (m + conv.bias[i]).max(0.0);
+        }
+    }
+}
+
+/// One thread's working memory: the padded activations of each layer (their borders stay
+/// zero: only interiors are written), the convolution band, and the resize buffers.
+#[derive(Debug)]
+pub struct Scratch {
+    padded: [Vec<f32>; 4],
+    band: Vec<f32>,
+    resize: Resize,
+}
+
+impl Scratch {
+    /// Working memory for `network`.
+    pub fn new(network: &FastNetwork) -> Self {
+        Self {
+            padded: std::array::from_fn(|i| vec![0.0; network.convs[i].padded_len()]),
+            band: vec![0.0; BAND_LEN],
+            resize: Resize::default(),
+        }
+    }
+}
+
+/// The classifier's network, ready for fast inference on the CPU.
+#[derive(Debug)]
+pub struct FastNetwork {
+    convs: [Conv; 4],
+    /// `(CLASSES, 96)`, row-major.
+    head_weight: Vec<f32>,
+    head_bias: Vec<f32>,
+    /// AVX2 and FMA, when this processor has them.
+    #[cfg(target_arch = "x86_64")]
+    v3: Option<pulp::x86::V3>,
+}
+
+impl FastNetwork {
+    /// Reads the weights the way [`crate::classify::Network::new`] does (same names and
+    /// shapes) and rearranges them.
+    pub fn new(vb: &VarBuilder<'_>) -> Result<Self, VisionError> {
+        let mut side = SIDE;
+        let mut conv = |i: usize| {
+            let c = Conv::new(vb, &format!("conv{i}"), side, WIDTHS[i], WIDTHS[i + 1]);
+            side /= 2;
+            c
+        };
+        let convs = [conv(0)?, conv(1)?, conv(2)?, conv(3)?];
+        let head = vb.pp("head");
+        let head_weight = head
+            .get((CLASSES, WIDTHS[4]), "weight")?
+            .to_dtype(DType::F32)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        let head_bias = head.get(CLASSES, "bias")?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+        Ok(Self {
+            convs,
+            head_weight,
+            head_bias,
+            #[cfg(target_arch = "x86_64")]
+            v3: pulp::x86::V3::try_new(),
+        })
+    }
+
+    /// The same network run by the baseline-instruction-set build of the kernels, as on a
+    /// processor without AVX2 (for tests of that path).
+    pub fn portable(mut self) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            self.v3 = None;
+        }
+        self
+    }
+
+    /// Runs `work` with AVX2 and FMA enabled when this processor has them, else with the
+    /// baseline instruction set.
+    fn dispatch<W: Work>(&self, work: W) -> W::Output {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(v3) = self.v3 {
+            return v3.vectorize(Fused(work, v3));
+        }
+        work.run(Portable)
+    }
+
+    /// Class probabilities (softmax, [`ModelClass::ALL`] order) for one input of
+    /// [`INPUT_LEN`] floats laid out as [`prepare_into`] writes them.
+    pub fn forward(&self, input: &[f32], scratch: &mut Scratch) -> [f32; CLASSES] {
+        let cells = [input];
+        let out = self.dispatch(Infer { network: self, cells: Cells::Prepared(&cells), scratch });
+        out[0]
+    }
+
+    #[inline(always)]
+    fn forward_with<S: Simd8>(&self, simd: S, input: &[f32], s: &mut Scratch) -> [f32; CLASSES] {
+        assert_eq!(input.len(), INPUT_LEN, "one cell's input");
+        let [p0, p1, p2, p3] = &mut s.padded;
+        let band = &mut s.band;
+        let row = SIDE * 3;
+        for (y, src) in input.chunks_exact(row).enumerate() {
+            p0[((y + 1) * (SIDE + 2) + 1) * 3..][..row].copy_from_slice(src);
+        }
+        self.convs[0].pooled(simd, p0, band, p1);
+        self.convs[1].pooled(simd, p1, band, p2);
+        self.convs[2].pooled(simd, p2, band, p3);
+        let last = &self.convs[3];
+        let pixels = last.side * last.side;
+        last.band(simd, p3, 0, last.side, band);
+        let mut pooled = [0.0f32; 96];
+        for px in band[..pixels * last.cout].chunks_exact(last.cout) {
+            for ((sum, &v), &b) in pooled.iter_mut().zip(px).zip(&last.bias) {
+                *sum += (v + b).max(0.0);
+            }
+        }
+        for p in &mut pooled {
+            *p /= pixels as f32;
+        }
+        let mut logits = [0.0f32; CLASSES];
+        for ((logit, weights), &b) in
+            logits.iter_mut().zip(self.head_weight.chunks_exact(96)).zip(&self.head_bias)
+        {
+            *logit = weights.iter().zip(&pooled).map(|(w, p)| w * p).sum::<f32>() + b;
+        }
+        softmax(logits)
+    }
+
+    /// Probabilities for many prepared inputs (`inputs.len()` a multiple of [`INPUT_LEN`]),
+    /// the cells shared between the cores.
+    pub fn forward_many(&self, inputs: &[f32]) -> Vec<[f32; CLASSES]> {
+        let cells: Vec<&[f32]> = inputs.chunks_exact(INPUT_LEN).collect();
+        parallel(&cells, |chunk| {
+            let scratch = &mut Scratch::new(self);
+            self.dispatch(Infer { network: self, cells: Cells::Prepared(chunk), scratch })
+        })
+    }
+
+    /// Probabilities for cell patches, from the patch to the softmax, the cells shared
+    /// between the cores. Same results as [`prepare_into`] then [`Self::forward`].
+    pub fn classify(&self, patches: &[RgbImage]) -> Vec<[f32; CLASSES]> {
+        let patches: Vec<&RgbImage> = patches.iter().collect();
+        parallel(&patches, |chunk| {
+            let scratch = &mut Scratch::new(self);
+            self.dispatch(Infer { network: self, cells: Cells::Patches(chunk), scratch })
+        })
+    }
+
+    /// The inputs of many patches (`patches.len() * INPUT_LEN` floats, as [`prepare_into`]
+    /// writes them), the patches shared between the cores.
+    pub fn prepare_many(&self, patches: &[RgbImage]) -> Vec<f32> {
+        let patches: Vec<&RgbImage> = patches.iter().collect();
+        parallel(&patches, |chunk| self.dispatch(Prepare { patches: chunk }))
+    }
+}
+
+/// Work run by [`FastNetwork::dispatch`], compiled twice: with FMA (inside a function with
+/// AVX2 and FMA enabled) and without. Its hot loops must be inlined into `run` (plain loops and
+/// `#[inline(always)]` functions, no closures handed to iterator adapters) to inherit the
+/// features.
+trait Work {
+    type Output;
+    fn run<S: Simd8>(self, simd: S) -> Self::Output;
+}
+
+/// `work.run(v3)` as pulp's vectorised function. A closure would not do: pulp enables
+/// the features on a function that calls it, and a closure body is not reliably inlined there,
+/// which leaves `mul_add` as a call into libm; this `call` is `#[inline(always)]`.
+#[cfg(target_arch = "x86_64")]
+struct Fused<W>(W, pulp::x86::V3);
+
+#[cfg(target_arch = "x86_64")]
+impl<W: Work> pulp::NullaryFnOnce for Fused<W> {
+    type Output = W::Output;
+
+    #[inline(always)]
+    fn call(self) -> W::Output {
+        self.0.run(self.1)
+    }
+}
+
+/// The cells of an [`Infer`].
+enum Cells<'a> {
+    /// Inputs already prepared, [`INPUT_LEN`] floats each.
+    Prepared(&'a [&'a [f32]]),
+    /// Patches to prepare first.
+    Patches(&'a [&'a RgbImage]),
+}
+
+/// Probabilities for a run of cells, on one thread.
+struct Infer<'a, 's> {
+    network: &'a FastNetwork,
+    cells: Cells<'a>,
+    scratch: &'s mut Scratch,
+}
+
+impl Work for Infer<'_, '_> {
+    type Output = Vec<[f32; CLASSES]>;
+
+    #[inline(always)]
+    fn run<S: Simd8>(self, simd: S) -> Self::Output {
+        let Self { network, cells, scratch } = self;
+        let mut out = Vec::new();
+        match cells {
+            Cells::Prepared(inputs) => {
+                out.reserve(inputs.len());
+                for input in inputs {
+                    out.push(network.forward_with(simd, input, scratch));
+                }
+            }
+            Cells::Patches(patches) => {
+                out.reserve(patches.len());
+                let mut input = vec![0.0; INPUT_LEN];
+                for patch in patches {
+                    prepare_with(patch, &mut input, &mut scratch.resize);
+                    out.push(network.forward_with(simd, &input, scratch));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Inputs for a run of patches, on one thread.
+struct Prepare<'a> {
+    patches: &'a [&'a RgbImage],
+}
+
+impl Work for Prepare<'_> {
+    type Output = Vec<f32>;
+
+    #[inline(always)]
+    fn run<S: Simd8>(self, _: S) -> Self::Output {
+        let mut resize = Resize::default();
+        let mut out = vec![0.0; self.patches.len() * INPUT_LEN];
+        for (patch, input) in self.patches.iter().zip(out.chunks_exact_mut(INPUT_LEN)) {
+            prepare_with(patch, input, &mut resize);
+        }
+        out
+    }
+}
+
+/// candle's softmax: `exp(x - max) / sum`.
+fn softmax(logits: [f32; CLASSES]) -> [f32; CLASSES] {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps = logits.map(|l| (l - max).exp());
+    let sum: f32 = exps.iter().sum();
+    exps.map(|e| e / sum)
+}
+
+/// Applies `work` to contiguous chunks of `items`, one chunk per core, and concatenates the
+/// results in order. A single item, or a single core, runs on the calling thread.
+fn parallel<T: Sync, U: Send>(items: &[T], work: impl Fn(&[T]) -> Vec<U> + Sync) -> Vec<U> {
+    let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    let threads = threads.min(items.len());
+    if threads <= 1 {
+        return work(items);
+    }
+    let per_thread = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(per_thread)
+            .map(|chunk| {
+                let work = &work;
+                scope.spawn(move || work(chunk))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    })
+}
+
+/// The image crate's triangle-filter weights for one axis, `from` pixels to [`SIDE`], and the
+/// intermediate (vertically filtered) rows. Rebuilt only when the crop's size changes.
+#[derive(Debug, Default)]
+struct Resize {
+    /// The crop side the weights are for (0: none yet).
+    from: usize,
+    /// Per output pixel: the first input pixel and the number of weights.
+    spans: Vec<(usize, usize)>,
+    /// The weights, normalised, `spans[i].1` of them per output pixel, in order.
+    weights: Vec<f32>,
+    /// `SIDE` rows of `from * 3` floats: the crop filtered vertically.
+    rows: Vec<f32>,
+}
+
+impl Resize {
+    /// The weights `image::imageops::resize` computes for `FilterType::Triangle`
+    /// (`sample.rs`, `vertical_sample` and `horizontal_sample`), expression for expression,
+    /// so that the sums match to the bit.
+    fn plan(&mut self, from: usize) {
+        if self.from == from {
+            return;
+        }
+        self.from = from;
+        self.spans.clear();
+        self.weights.clear();
+        let ratio = from as f32 / SIDE as f32;
+        let sratio = if ratio < 1.0 { 1.0 } else { ratio };
+        let support = 1.0 * sratio;
+        for out in 0..SIDE {
+            let centre = (out as f32 + 0.5) * ratio;
+            let left = ((centre - support).floor() as i64).clamp(0, from as i64 - 1);
+            let right = ((centre + support).ceil() as i64).clamp(left + 1, from as i64);
+            let centre = centre - 0.5;
+            let start = self.weights.len();
+            let mut sum = 0.0;
+            for i in left..right {
+                let x = (i as f32 - centre) / sratio;
+                let w = if x.abs() < 1.0 { 1.0 - x.abs() } else { 0.0 };
+                self.weights.push(w);
+                sum += w;
+            }
+            for w in &mut self.weights[start..] {
+                *w /= sum;
+            }
+            self.spans.push((left as usize, (right - left) as usize));
+        }
+        self.rows.resize(SIDE * from * 3, 0.0);
+    }
+}
+
+/// The network's input for one cell patch: the same as [`crate::classify::prepare`] (the
+/// central [`CENTRE_FRACTION`], resized to [`INPUT_SIDE`] with the triangle filter) then
+/// scaling each 8-bit value `v` to `v / 127.5 - 1`, but channel-last: `out[(y * 64 + x) * 3 +
+/// c]`. `out` must hold [`INPUT_LEN`] floats. An empty patch gives a black input.
+pub fn prepare_into(patch: &RgbImage, out: &mut [f32], scratch: &mut Scratch) {
+    prepare_with(patch, out, &mut scratch.resize);
+}
+
+#[inline(always)]
+fn prepare_with(patch: &RgbImage, out: &mut [f32], resize: &mut Resize) {
+    assert_eq!(out.len(), INPUT_LEN, "one cell's input");
+    let (w, h) = patch.dimensions();
+    let side = w.min(h);
+    if side == 0 {
+        out.fill(-1.0);
+        return;
+    }
+    let keep = ((side as f32) * CENTRE_FRACTION).round().max(1.0) as u32;
+    let (x0, y0) = (((w - keep) / 2) as usize, ((h - keep) / 2) as usize);
+    let (width, keep) = (w as usize, keep as usize);
+    let raw = patch.as_raw();
+    let row_of = |y: usize| &raw[((y0 + y) * width + x0) * 3..][..keep * 3];
+    if keep == SIDE {
+        // `resize` copies an image that already has the size.
+        for (y, dst) in out.chunks_exact_mut(SIDE * 3).enumerate() {
+            for (o, &v) in dst.iter_mut().zip(row_of(y)) {
+                *o = f32::from(v) / 127.5 - 1.0;
+            }
+        }
+        return;
+    }
+    resize.plan(keep);
+    let Resize { spans, weights, rows, .. } = resize;
+    // Vertical pass, each of the `keep * 3` values of a row independently (as `vertical_sample`
+    // sums each channel), so it vectorises across the row.
+    let mut taken = 0;
+    for (dst, &(first, count)) in rows.chunks_exact_mut(keep * 3).zip(spans.iter()) {
+        dst.fill(0.0);
+        for (i, &wt) in weights[taken..][..count].iter().enumerate() {
+            for (t, &v) in dst.iter_mut().zip(row_of(first + i)) {
+                *t += f32::from(v) * wt;
+            }
+        }
+        taken += count;
+    }
+    // Horizontal pass, then clamping and rounding to 8 bits as `horizontal_sample` does.
+    for (src, dst) in rows.chunks_exact(keep * 3).zip(out.chunks_exact_mut(SIDE * 3)) {
+        let mut taken = 0;
+        for (px, &(first, count)) in dst.chunks_exact_mut(3).zip(spans.iter()) {
+            let mut t = [0.0f32; 3];
+            for (i, &wt) in weights[taken..][..count].iter().enumerate() {
+                let p = &src[(first + i) * 3..][..3];
+                for (sum, &v) in t.iter_mut().zip(p) {
+                    *sum += v * wt;
+                }
+            }
+            taken += count;
+            for (o, v) in px.iter_mut().zip(t) {
+                *o = v.clamp(0.0, 255.0).round() / 127.5 - 1.0;
+            }
+        }
+    }
+}
