@@ -47,11 +47,15 @@ pub const INPUT_LEN: usize = SIDE * SIDE * 3;
 
 /// Output channels per weight panel (two 8-float AVX registers).
 const NR: usize = 16;
-/// Output pixels per kernel call: 6 x 16 accumulators are 12 of the 16 AVX registers.
+/// Output pixels per kernel call: 6 x 16 accumulators are 12 of the 16 AVX registers, which
+/// leaves room for the two weight vectors and the broadcast input. ([`tile`] names the six.)
 const MR: usize = 6;
 /// The channels of the convolutions' inputs and outputs.
 const WIDTHS: [usize; 5] = [3, 16, 32, 64, 96];
-/// The largest band buffer: two rows of the first three layers, or all 8 x 8 pixels of the last.
+/// Output rows per band, per layer: even (for the 2x2 pooling) and sized so that a band's
+/// pixel count wastes little of the last 6-pixel tile (128, 64, 64 and 64 pixels).
+const BAND_ROWS: [usize; 4] = [2, 2, 4, 8];
+/// The largest band buffer: `BAND_ROWS[i] * side * cout` floats.
 const BAND_LEN: usize = 6144;
 
 /// One 3x3 convolution (stride 1, padding 1) with its weights rearranged for the kernel.
@@ -61,13 +65,11 @@ struct Conv {
     side: usize,
     cin: usize,
     cout: usize,
-    /// `cout / NR` panels, each `(9 * cin) x NR` row-major: row `tap * cin + ci`, where
-    /// `tap = 3 * ky + kx`, holds the weights of input channel `ci` at `(ky, kx)`.
+    /// `cout / NR` panels, each `(9 * cin) x NR` row-major: row `(3 * ky + kx) * cin + ci`
+    /// holds the weights of input channel `ci` at `(ky, kx)`. In the padded NHWC input, the
+    /// `3 * cin` values of one kernel row (`kx` and `ci`) are contiguous, and in this order.
     panels: Vec<f32>,
     bias: Vec<f32>,
-    /// Offsets, in the padded input, of the nine taps relative to the output pixel's top-left
-    /// neighbour.
-    taps: [usize; 9],
 }
 
 impl Conv {
@@ -95,9 +97,7 @@ impl Conv {
                 }
             }
         }
-        let stride = side + 2;
-        let taps = std::array::from_fn(|tap| ((tap / 3) * stride + tap % 3) * cin);
-        Ok(Self { side, cin, cout, panels, bias, taps })
+        Ok(Self { side, cin, cout, panels, bias })
     }
 
     /// Floats in its zero-padded input buffer.
@@ -110,33 +110,64 @@ impl Conv {
     #[inline(always)]
     fn band<S: Simd8>(&self, simd: S, input: &[f32], y0: usize, rows: usize, band: &mut [f32]) {
         let (side, cin, cout) = (self.side, self.cin, self.cout);
-        let stride = side + 2;
+        let stride = (side + 2) * cin;
         let pixels = rows * side;
         for first in (0..pixels).step_by(MR) {
-            // A short last tile repeats its last pixel; the extra results are not stored.
-            let offsets: [usize; MR] = std::array::from_fn(|r| {
+            // Where each pixel's 3x3 neighbourhood starts. A short last tile repeats its last
+            // pixel; the extra results are not stored.
+            let mut offsets = [0; MR];
+            for (r, offset) in offsets.iter_mut().enumerate() {
                 let p = (first + r).min(pixels - 1);
-                ((y0 + p / side) * stride + p % side) * cin
-            });
+                *offset = (y0 + p / side) * stride + (p % side) * cin;
+            }
             let valid = (pixels - first).min(MR);
             for (block, panel) in self.panels.chunks_exact(9 * cin * NR).enumerate() {
-                let acc = tile(simd, input, &offsets, &self.taps, cin, panel);
-                for (r, row) in acc.iter().enumerate().take(valid) {
-                    band[(first + r) * cout + block * NR..][..NR].copy_from_slice(row);
+                let acc = tile(simd, input, &offsets, stride, 3 * cin, panel);
+                for (r, sums) in acc.iter().enumerate().take(valid) {
+                    let out = &mut band[(first + r) * cout + block * NR..][..NR];
+                    out[..8].copy_from_slice(&simd.store(sums[0]));
+                    out[8..].copy_from_slice(&simd.store(sums[1]));
                 }
             }
         }
     }
-}
 
-impl Conv {
     /// The convolution, max-pooled, biased and rectified, into the next layer's padded input,
-    /// two rows at a time.
+    /// a band at a time.
     #[inline(always)]
-    fn pooled<S: Simd8>(&self, simd: S, input: &[f32], band: &mut [f32], next: &mut [f32]) {
-        for y0 in (0..self.side).step_by(2) {
-            self.band(simd, input, y0, 2, band);
-            pool_band(self, band, y0 / 2, next);
+    fn pooled<S: Simd8>(
+        &self,
+        simd: S,
+        rows: usize,
+        input: &[f32],
+        band: &mut [f32],
+        next: &mut [f32],
+    ) {
+        let (side, cout) = (self.side, self.cout);
+        let half = side / 2;
+        for y0 in (0..side).step_by(rows) {
+            self.band(simd, input, y0, rows, band);
+            for pair in 0..rows / 2 {
+                let y_out = y0 / 2 + pair;
+                for x in 0..half {
+                    let at = |dy: usize, dx: usize| {
+                        band[((2 * pair + dy) * side + 2 * x + dx) * cout..][..cout].as_chunks::<8>().0
+                    };
+                    let out = &mut next[((y_out + 1) * (half + 2) + x + 1) * cout..][..cout];
+                    let (out, _) = out.as_chunks_mut::<8>();
+                    let (bias, _) = self.bias.as_chunks::<8>();
+                    let zero = simd.splat(0.0);
+                    for (((((o, a), b), c), d), bias) in
+                        out.iter_mut().zip(at(0, 0)).zip(at(0, 1)).zip(at(1, 0)).zip(at(1, 1)).zip(bias)
+                    {
+                        let m = simd.max(
+                            simd.max(simd.load(a), simd.load(b)),
+                            simd.max(simd.load(c), simd.load(d)),
+                        );
+                        *o = simd.store(simd.max(simd.add(m, simd.load(bias)), zero));
+                    }
+                }
+            }
         }
     }
 }
@@ -149,9 +180,11 @@ trait Simd8: Copy {
     type V: Copy;
     fn splat(self, x: f32) -> Self::V;
     fn load(self, x: &[f32; 8]) -> Self::V;
+    fn store(self, v: Self::V) -> [f32; 8];
     /// `a * b + c`.
     fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
-    fn store(self, v: Self::V) -> [f32; 8];
+    fn add(self, a: Self::V, b: Self::V) -> Self::V;
+    fn max(self, a: Self::V, b: Self::V) -> Self::V;
 }
 
 /// The baseline instruction set: multiply, then add (`f32::mul_add` would call libm).
@@ -170,12 +203,20 @@ impl Simd8 for Portable {
         *x
     }
     #[inline(always)]
+    fn store(self, v: Self::V) -> [f32; 8] {
+        v
+    }
+    #[inline(always)]
     fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V {
         std::array::from_fn(|i| a[i] * b[i] + c[i])
     }
     #[inline(always)]
-    fn store(self, v: Self::V) -> [f32; 8] {
-        v
+    fn add(self, a: Self::V, b: Self::V) -> Self::V {
+        std::array::from_fn(|i| a[i] + b[i])
+    }
+    #[inline(always)]
+    fn max(self, a: Self::V, b: Self::V) -> Self::V {
+        std::array::from_fn(|i| if a[i] > b[i] { a[i] } else { b[i] })
     }
 }
 
@@ -192,66 +233,56 @@ impl Simd8 for pulp::x86::V3 {
         pulp::bytemuck::cast(*x)
     }
     #[inline(always)]
+    fn store(self, v: Self::V) -> [f32; 8] {
+        pulp::bytemuck::cast(v)
+    }
+    #[inline(always)]
     fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V {
         self.mul_add_f32x8(a, b, c)
     }
     #[inline(always)]
-    fn store(self, v: Self::V) -> [f32; 8] {
-        pulp::bytemuck::cast(v)
+    fn add(self, a: Self::V, b: Self::V) -> Self::V {
+        self.add_f32x8(a, b)
+    }
+    #[inline(always)]
+    fn max(self, a: Self::V, b: Self::V) -> Self::V {
+        self.max_f32x8(a, b)
     }
 }
 
-/// The kernel: `MR` output pixels (their offsets in the padded input) times one panel of `NR`
-/// output channels, summed over the nine taps and `cin` input channels.
+/// The kernel: six output pixels (where their neighbourhoods start in the padded input)
+/// times one panel of `NR` output channels, summed over the three kernel rows (`stride`
+/// apart) of `run` contiguous values each.
 #[inline(always)]
 fn tile<S: Simd8>(
     simd: S,
     input: &[f32],
     offsets: &[usize; MR],
-    taps: &[usize; 9],
-    cin: usize,
+    stride: usize,
+    run: usize,
     panel: &[f32],
-) -> [[f32; NR]; MR] {
+) -> [[S::V; 2]; MR] {
     let zero = simd.splat(0.0);
     let mut acc = [[zero; 2]; MR];
-    // Each row of the panel is two vectors.
-    let (halves, _) = panel.as_chunks::<8>();
-    for (tap, &tap_offset) in taps.iter().enumerate() {
-        let a: [&[f32]; MR] = std::array::from_fn(|r| &input[offsets[r] + tap_offset..][..cin]);
-        let b = &halves[2 * tap * cin..][..2 * cin];
-        for ci in 0..cin {
-            let (b0, b1) = (simd.load(&b[2 * ci]), simd.load(&b[2 * ci + 1]));
-            for (sums, a_row) in acc.iter_mut().zip(&a) {
-                let x = simd.splat(a_row[ci]);
-                sums[0] = simd.mul_add(x, b0, sums[0]);
-                sums[1] = simd.mul_add(x, b1, sums[1]);
+    let (weights, _) = panel.as_chunks::<NR>();
+    for (ky, b) in weights.chunks_exact(run).enumerate() {
+        let row = |r: usize| &input[offsets[r] + ky * stride..][..run];
+        // Zipping equal-length slices, rather than indexing six of them, leaves no bounds
+        // checks in the loop.
+        let (a0, a1, a2, a3, a4, a5) = (row(0), row(1), row(2), row(3), row(4), row(5));
+        for ((((((w, &x0), &x1), &x2), &x3), &x4), &x5) in
+            b.iter().zip(a0).zip(a1).zip(a2).zip(a3).zip(a4).zip(a5)
+        {
+            let (w, _) = w.as_chunks::<8>();
+            let (w0, w1) = (simd.load(&w[0]), simd.load(&w[1]));
+            for (sums, x) in acc.iter_mut().zip([x0, x1, x2, x3, x4, x5]) {
+                let x = simd.splat(x);
+                sums[0] = simd.mul_add(x, w0, sums[0]);
+                sums[1] = simd.mul_add(x, w1, sums[1]);
             }
         }
     }
-    acc.map(|[lo, hi]| {
-        let mut out = [0.0; NR];
-        out[..8].copy_from_slice(&simd.store(lo));
-        out[8..].copy_from_slice(&simd.store(hi));
-        out
-    })
-}
-
-/// Max-pools a two-row band (`[pixel][cout]`, `2 * side` pixels), adds the bias and applies
-/// ReLU, writing row `y_out` of the next layer's padded input.
-#[inline(always)]
-fn pool_band(conv: &Conv, band: &[f32], y_out: usize, next: &mut [f32]) {
-    let (side, cout) = (conv.side, conv.cout);
-    let half = side / 2;
-    let next_stride = half + 2;
-    for x in 0..half {
-        let at = |dy: usize, dx: usize| &band[(dy * side + 2 * x + dx) * cout..][..cout];
-        let (a, b, c, d) = (at(0, 0), at(0, 1), at(1, 0), at(1, 1));
-        let out = &mut next[((y_out + 1) * next_stride + x + 1) * cout..][..cout];
-        for (i, o) in out.iter_mut().enumerate() {
-            let m = a[i].max(b[i]).max(c[i].max(d[i]));
-            *o = (m + conv.bias[i]).max(0.0);
-        }
-    }
+    acc
 }
 
 /// One thread's working memory: the padded activations of each layer (their borders stay
@@ -342,34 +373,38 @@ impl FastNetwork {
     }
 
     #[inline(always)]
-    fn forward_with<S: Simd8>(&self, simd: S, input: &[f32], s: &mut Scratch) -> [f32; CLASSES] {
-        assert_eq!(input.len(), INPUT_LEN, "one cell's input");
+    fn forward_with<S: Simd8>(&self, simd: S, s: &mut Scratch) -> [f32; CLASSES] {
         let [p0, p1, p2, p3] = &mut s.padded;
         let band = &mut s.band;
-        let row = SIDE * 3;
-        for (y, src) in input.chunks_exact(row).enumerate() {
-            p0[((y + 1) * (SIDE + 2) + 1) * 3..][..row].copy_from_slice(src);
-        }
-        self.convs[0].pooled(simd, p0, band, p1);
-        self.convs[1].pooled(simd, p1, band, p2);
-        self.convs[2].pooled(simd, p2, band, p3);
-        let last = &self.convs[3];
-        let pixels = last.side * last.side;
-        last.band(simd, p3, 0, last.side, band);
-        let mut pooled = [0.0f32; 96];
-        for px in band[..pixels * last.cout].chunks_exact(last.cout) {
-            for ((sum, &v), &b) in pooled.iter_mut().zip(px).zip(&last.bias) {
-                *sum += (v + b).max(0.0);
+        let [c0, c1, c2, c3] = &self.convs;
+        c0.pooled(simd, BAND_ROWS[0], p0, band, p1);
+        c1.pooled(simd, BAND_ROWS[1], p1, band, p2);
+        c2.pooled(simd, BAND_ROWS[2], p2, band, p3);
+        // The last layer: one band of all its pixels, then bias, ReLU and the global average.
+        let pixels = c3.side * c3.side;
+        c3.band(simd, p3, 0, c3.side, band);
+        let zero = simd.splat(0.0);
+        let mut sums = [zero; 12];
+        for px in band[..pixels * c3.cout].chunks_exact(c3.cout) {
+            let (px, _) = px.as_chunks::<8>();
+            let (bias, _) = c3.bias.as_chunks::<8>();
+            for ((sum, v), b) in sums.iter_mut().zip(px).zip(bias) {
+                *sum = simd.add(*sum, simd.max(simd.add(simd.load(v), simd.load(b)), zero));
             }
         }
-        for p in &mut pooled {
-            *p /= pixels as f32;
+        let mut pooled = [0.0f32; 96];
+        for (p, sum) in pooled.as_chunks_mut::<8>().0.iter_mut().zip(sums) {
+            *p = simd.store(sum).map(|v| v / pixels as f32);
         }
         let mut logits = [0.0f32; CLASSES];
         for ((logit, weights), &b) in
             logits.iter_mut().zip(self.head_weight.chunks_exact(96)).zip(&self.head_bias)
         {
-            *logit = weights.iter().zip(&pooled).map(|(w, p)| w * p).sum::<f32>() + b;
+            let mut sum = 0.0;
+            for (w, p) in weights.iter().zip(&pooled) {
+                sum += w * p;
+            }
+            *logit = sum + b;
         }
         softmax(logits)
     }
@@ -453,15 +488,19 @@ impl Work for Infer<'_, '_> {
             Cells::Prepared(inputs) => {
                 out.reserve(inputs.len());
                 for input in inputs {
-                    out.push(network.forward_with(simd, input, scratch));
+                    assert_eq!(input.len(), INPUT_LEN, "one cell's input");
+                    for (y, src) in input.chunks_exact(SIDE * 3).enumerate() {
+                        scratch.padded[0][PADDED_INPUT.at(y)..][..SIDE * 3].copy_from_slice(src);
+                    }
+                    out.push(network.forward_with(simd, scratch));
                 }
             }
             Cells::Patches(patches) => {
                 out.reserve(patches.len());
-                let mut input = vec![0.0; INPUT_LEN];
                 for patch in patches {
-                    prepare_with(patch, &mut input, &mut scratch.resize);
-                    out.push(network.forward_with(simd, &input, scratch));
+                    let Scratch { padded, resize, .. } = &mut *scratch;
+                    prepare_with(patch, &mut padded[0], PADDED_INPUT, resize);
+                    out.push(network.forward_with(simd, scratch));
                 }
             }
         }
@@ -482,7 +521,7 @@ impl Work for Prepare<'_> {
         let mut resize = Resize::default();
         let mut out = vec![0.0; self.patches.len() * INPUT_LEN];
         for (patch, input) in self.patches.iter().zip(out.chunks_exact_mut(INPUT_LEN)) {
-            prepare_with(patch, input, &mut resize);
+            prepare_with(patch, input, Rows::PLAIN, &mut resize);
         }
         out
     }
@@ -575,16 +614,41 @@ impl Resize {
 /// scaling each 8-bit value `v` to `v / 127.5 - 1`, but channel-last: `out[(y * 64 + x) * 3 +
 /// c]`. `out` must hold [`INPUT_LEN`] floats. An empty patch gives a black input.
 pub fn prepare_into(patch: &RgbImage, out: &mut [f32], scratch: &mut Scratch) {
-    prepare_with(patch, out, &mut scratch.resize);
+    assert_eq!(out.len(), INPUT_LEN, "one cell's input");
+    prepare_with(patch, out, Rows::PLAIN, &mut scratch.resize);
 }
 
+/// Where the rows of a `SIDE x SIDE x 3` input go in a buffer.
+#[derive(Debug, Clone, Copy)]
+struct Rows {
+    /// Where row 0 starts.
+    first: usize,
+    /// From one row to the next.
+    stride: usize,
+}
+
+impl Rows {
+    /// Rows one after the other ([`INPUT_LEN`] floats).
+    const PLAIN: Self = Self { first: 0, stride: SIDE * 3 };
+
+    /// Where row `y` starts.
+    #[inline(always)]
+    fn at(self, y: usize) -> usize {
+        self.first + y * self.stride
+    }
+}
+
+/// The interior of the first layer's zero-padded input.
+const PADDED_INPUT: Rows = Rows { first: (SIDE + 3) * 3, stride: (SIDE + 2) * 3 };
+
 #[inline(always)]
-fn prepare_with(patch: &RgbImage, out: &mut [f32], resize: &mut Resize) {
-    assert_eq!(out.len(), INPUT_LEN, "one cell's input");
+fn prepare_with(patch: &RgbImage, out: &mut [f32], rows_out: Rows, resize: &mut Resize) {
     let (w, h) = patch.dimensions();
     let side = w.min(h);
     if side == 0 {
-        out.fill(-1.0);
+        for y in 0..SIDE {
+            out[rows_out.at(y)..][..SIDE * 3].fill(-1.0);
+        }
         return;
     }
     let keep = ((side as f32) * CENTRE_FRACTION).round().max(1.0) as u32;
@@ -594,8 +658,8 @@ fn prepare_with(patch: &RgbImage, out: &mut [f32], resize: &mut Resize) {
     let row_of = |y: usize| &raw[((y0 + y) * width + x0) * 3..][..keep * 3];
     if keep == SIDE {
         // `resize` copies an image that already has the size.
-        for (y, dst) in out.chunks_exact_mut(SIDE * 3).enumerate() {
-            for (o, &v) in dst.iter_mut().zip(row_of(y)) {
+        for y in 0..SIDE {
+            for (o, &v) in out[rows_out.at(y)..][..SIDE * 3].iter_mut().zip(row_of(y)) {
                 *o = f32::from(v) / 127.5 - 1.0;
             }
         }
@@ -616,7 +680,8 @@ fn prepare_with(patch: &RgbImage, out: &mut [f32], resize: &mut Resize) {
         taken += count;
     }
     // Horizontal pass, then clamping and rounding to 8 bits as `horizontal_sample` does.
-    for (src, dst) in rows.chunks_exact(keep * 3).zip(out.chunks_exact_mut(SIDE * 3)) {
+    for (y, src) in rows.chunks_exact(keep * 3).enumerate() {
+        let dst = &mut out[rows_out.at(y)..][..SIDE * 3];
         let mut taken = 0;
         for (px, &(first, count)) in dst.chunks_exact_mut(3).zip(spans.iter()) {
             let mut t = [0.0f32; 3];
