@@ -147,11 +147,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("network on identical inputs: max |Δ probability| = {max_probability_diff:e}");
     println!("end to end: same top class for {same_top}/{n}, same proposal for {same_call}/{n}");
     let mib = |v: Option<f64>| v.map_or("?".to_owned(), |m| format!("{m:.0} MiB"));
-    println!(
-        "peak RSS: {} after the fast path, {} after candle's",
-        mib(fast_rss),
-        mib(total_rss)
-    );
+    println!("peak RSS: {} after the fast path, {} after candle's", mib(fast_rss), mib(total_rss));
     println!(
         "{}",
         json!({

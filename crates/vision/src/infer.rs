@@ -93,7 +93,8 @@ impl Conv {
             for ci in 0..cin {
                 for tap in 0..9 {
                     // candle's layout: (cout, cin, ky, kx).
-                    panels[(block * k + tap * cin + ci) * NR + j] = weight[(co * cin + ci) * 9 + tap];
+                    panels[(block * k + tap * cin + ci) * NR + j] =
+                        weight[(co * cin + ci) * 9 + tap];
                 }
             }
         }
@@ -151,14 +152,21 @@ impl Conv {
                 let y_out = y0 / 2 + pair;
                 for x in 0..half {
                     let at = |dy: usize, dx: usize| {
-                        band[((2 * pair + dy) * side + 2 * x + dx) * cout..][..cout].as_chunks::<8>().0
+                        band[((2 * pair + dy) * side + 2 * x + dx) * cout..][..cout]
+                            .as_chunks::<8>()
+                            .0
                     };
                     let out = &mut next[((y_out + 1) * (half + 2) + x + 1) * cout..][..cout];
                     let (out, _) = out.as_chunks_mut::<8>();
                     let (bias, _) = self.bias.as_chunks::<8>();
                     let zero = simd.splat(0.0);
-                    for (((((o, a), b), c), d), bias) in
-                        out.iter_mut().zip(at(0, 0)).zip(at(0, 1)).zip(at(1, 0)).zip(at(1, 1)).zip(bias)
+                    for (((((o, a), b), c), d), bias) in out
+                        .iter_mut()
+                        .zip(at(0, 0))
+                        .zip(at(0, 1))
+                        .zip(at(1, 0))
+                        .zip(at(1, 1))
+                        .zip(bias)
                     {
                         let m = simd.max(
                             simd.max(simd.load(a), simd.load(b)),
@@ -609,6 +617,12 @@ impl Resize {
     }
 }
 
+/// The largest difference allowed between [`prepare_into`] and `prepare` followed by
+/// `push_chw`, in the network's -1..1 scale. They compute the same 8-bit values (none differed
+/// on the 714 validation images or in the tests), so any difference would be a whole grey level
+/// (2/255 in this scale); this tolerance only absorbs the last bit of the final scaling.
+pub const PREPROCESSING_TOLERANCE: f32 = 1e-6;
+
 /// The network's input for one cell patch: the same as [`crate::classify::prepare`] (the
 /// central [`CENTRE_FRACTION`], resized to [`INPUT_SIDE`] with the triangle filter) then
 /// scaling each 8-bit value `v` to `v / 127.5 - 1`, but channel-last: `out[(y * 64 + x) * 3 +
@@ -696,5 +710,148 @@ fn prepare_with(patch: &RgbImage, out: &mut [f32], rows_out: Rows, resize: &mut 
                 *o = v.clamp(0.0, 255.0).round() / 127.5 - 1.0;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{D, Device, Tensor};
+    use candle_nn::VarMap;
+
+    use super::*;
+    use crate::classify::{Network, prepare, push_chw};
+    use crate::train::Rng;
+
+    /// The largest difference in probability allowed between this path and candle on
+    /// identical inputs. Measured: below 1e-6.
+    const PROBABILITY_TOLERANCE: f32 = 1e-4;
+
+    fn shipped() -> VarBuilder<'static> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/marrow-cells-v1.model");
+        let bytes = std::fs::read(path).expect("the shipped model");
+        let tensors =
+            candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).expect("its tensors");
+        VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu)
+    }
+
+    /// `n` random inputs, uniform in -1..1, in both layouts: NHWC (this module) and NCHW
+    /// (candle).
+    fn random_inputs(n: usize, seed: u64) -> (Vec<f32>, Tensor) {
+        let mut rng = Rng::new(seed);
+        let nhwc: Vec<f32> = (0..n * INPUT_LEN).map(|_| rng.unit() * 2.0 - 1.0).collect();
+        (nhwc.clone(), to_nchw(&nhwc))
+    }
+
+    fn to_nchw(nhwc: &[f32]) -> Tensor {
+        let n = nhwc.len() / INPUT_LEN;
+        let mut nchw: Vec<f32> = Vec::with_capacity(nhwc.len());
+        for cell in nhwc.chunks_exact(INPUT_LEN) {
+            for c in 0..3 {
+                nchw.extend(cell.iter().skip(c).step_by(3));
+            }
+        }
+        Tensor::from_vec(nchw, (n, 3, SIDE, SIDE), &Device::Cpu).expect("a tensor")
+    }
+
+    fn candle_probabilities(network: &Network, x: &Tensor) -> Vec<Vec<f32>> {
+        let logits = network.forward(x, None).expect("candle's forward");
+        candle_nn::ops::softmax(&logits, D::Minus1).expect("softmax").to_vec2().expect("rows")
+    }
+
+    fn max_difference(fast: &[[f32; CLASSES]], reference: &[Vec<f32>]) -> f32 {
+        assert_eq!(fast.len(), reference.len());
+        fast.iter()
+            .zip(reference)
+            .flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs()))
+            .fold(0.0, f32::max)
+    }
+
+    fn check_against_candle(vb: &VarBuilder<'_>, seed: u64) {
+        let reference = Network::new(vb).expect("candle's network");
+        let fast = FastNetwork::new(vb).expect("the fast network");
+        // Odd, so the two threads get different numbers of cells.
+        let (nhwc, nchw) = random_inputs(5, seed);
+        let expected = candle_probabilities(&reference, &nchw);
+        let got = fast.forward_many(&nhwc);
+        let difference = max_difference(&got, &expected);
+        assert!(difference < PROBABILITY_TOLERANCE, "max |Δp| = {difference}");
+        // One cell at a time, with a reused scratch, gives the same.
+        let mut scratch = Scratch::new(&fast);
+        for (cell, probabilities) in nhwc.chunks_exact(INPUT_LEN).zip(&got) {
+            let one = fast.forward(cell, &mut scratch);
+            assert!(one.iter().zip(probabilities).all(|(a, b)| (a - b).abs() < 1e-6));
+        }
+        // So does the baseline build of the kernels.
+        let portable = FastNetwork::new(vb).expect("the fast network").portable();
+        let difference = max_difference(&portable.forward_many(&nhwc), &expected);
+        assert!(difference < PROBABILITY_TOLERANCE, "portable: max |Δp| = {difference}");
+    }
+
+    #[test]
+    fn the_fast_network_matches_candle_with_the_shipped_weights() {
+        check_against_candle(&shipped(), 7);
+    }
+
+    #[test]
+    fn the_fast_network_matches_candle_with_random_weights() {
+        // Freshly initialised weights, with random biases too (candle starts some at zero),
+        // so no property of the trained model hides a layout mistake.
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        Network::new(&vb).expect("fresh weights");
+        let mut rng = Rng::new(11);
+        for (name, var) in varmap.data().lock().expect("weights").iter() {
+            if name.ends_with("bias") {
+                let n = var.elem_count();
+                let values: Vec<f32> = (0..n).map(|_| rng.unit() * 0.2 - 0.1).collect();
+                var.set(&Tensor::from_vec(values, n, &Device::Cpu).expect("bias"))
+                    .expect("set the bias");
+            }
+        }
+        check_against_candle(&vb, 3);
+    }
+
+    #[test]
+    fn a_layout_mistake_would_be_caught() {
+        // The comparison can fail: the same inputs, one cell's input mirrored, differ.
+        let vb = shipped();
+        let reference = Network::new(&vb).expect("candle's network");
+        let fast = FastNetwork::new(&vb).expect("the fast network");
+        let (mut nhwc, nchw) = random_inputs(1, 5);
+        nhwc.reverse();
+        let difference =
+            max_difference(&fast.forward_many(&nhwc), &candle_probabilities(&reference, &nchw));
+        assert!(difference > PROBABILITY_TOLERANCE, "max |Δp| = {difference}");
+    }
+
+    /// The largest difference between [`prepare_into`] and `prepare` + `push_chw` for `patch`.
+    fn preprocessing_difference(patch: &RgbImage, scratch: &mut Scratch) -> f32 {
+        let mut expected = Vec::new();
+        push_chw(&prepare(patch), &mut expected);
+        let mut got = vec![0.0; INPUT_LEN];
+        prepare_into(patch, &mut got, scratch);
+        let plane = SIDE * SIDE;
+        (0..INPUT_LEN)
+            .map(|i| (got[i] - expected[(i % 3) * plane + i / 3]).abs())
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn the_fast_preprocessing_matches_prepare() {
+        let fast = FastNetwork::new(&shipped()).expect("the fast network");
+        let mut scratch = Scratch::new(&fast);
+        let mut rng = Rng::new(17);
+        // Downscaled (250, as the Matek patches; odd and non-square ones), copied (80: the
+        // centre is already 64 pixels) and upscaled (40, 1).
+        for (w, h) in [(250, 250), (251, 240), (97, 131), (80, 80), (40, 40), (1, 1), (250, 250)] {
+            let patch = RgbImage::from_fn(w, h, |_, _| {
+                image::Rgb([rng.below(256) as u8, rng.below(256) as u8, rng.below(256) as u8])
+            });
+            let difference = preprocessing_difference(&patch, &mut scratch);
+            assert!(difference <= PREPROCESSING_TOLERANCE, "{w}x{h}: {difference}");
+        }
+        let mut black = vec![0.0; INPUT_LEN];
+        prepare_into(&RgbImage::new(0, 0), &mut black, &mut scratch);
+        assert!(black.iter().all(|&v| (v + 1.0).abs() < 1e-6), "an empty patch is black");
     }
 }
