@@ -81,8 +81,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The fast path.
     let fast = classifier.fast_network();
-    report("fast", "preprocess", time(repeat, || fast.prepare_many(&patches)));
-    let inputs = fast.prepare_many(&patches);
+    let mut inputs = fast.prepare_many(&patches);
+    report("fast", "preprocess", time(repeat, || fast.prepare_many_into(&patches, &mut inputs)));
     report("fast", "network", time(repeat, || fast.forward_many(&inputs)));
     report("fast", "end-to-end", time(repeat, || classifier.classify(&patches)));
     let fast_rss = peak_rss_mib();

@@ -1,33 +1,40 @@
 //! Fast CPU inference for the classifier's network (`marrow-cnn-v1`), in plain safe Rust.
 //!
-//! candle runs the same network about ten times slower on two cores: its convolution unfolds
-//! every layer into a freshly allocated matrix and hands each small matrix product to a
-//! general-purpose kernel. Here the network is fixed, so each layer is one loop nest:
+//! candle runs the same network about ten times slower on two cores: for every layer its CPU
+//! convolution copies the input, builds the unfolded (im2col) matrix element by element in
+//! freshly allocated tiles, multiplies each tile with a general-purpose gemm and scatters the
+//! result back to channel-major order. Here the network is fixed, so each layer is one loop
+//! nest:
 //!
 //! - activations are kept channel-last (NHWC) in zero-padded per-thread buffers, so a 3x3
-//!   convolution is an implicit im2col: output pixel `p`'s row of the unfolded matrix is nine
-//!   contiguous runs of `Cin` values in the padded input, read in place, never copied;
+//!   convolution is an implicit im2col: output pixel `p`'s row of the unfolded matrix is three
+//!   contiguous runs of `3 * Cin` values in the padded input (one per kernel row), read in
+//!   place, never copied;
 //! - the weights are rearranged once, at load time, into panels of 16 output channels
-//!   (`(9 * Cin) x 16`, row-major), so the kernel's inner loop is a broadcast of one input value
-//!   times 16 contiguous weights into 6 x 16 accumulators that stay in registers;
-//! - max-pooling, bias and ReLU run on a two-row band of the convolution's output while it is
+//!   (`(9 * Cin) x 16`, row-major, rows in the same order), so the kernel's inner loop is a
+//!   broadcast of one input value times 16 contiguous weights into 6 x 16 accumulators that
+//!   stay in registers;
+//! - max-pooling, bias and ReLU run on a band of rows of the convolution's output while it is
 //!   still in L1 (max(x + b) = max(x) + b exactly, so they are applied after pooling, to a
 //!   quarter of the values), and the last layer sums straight into the global average;
 //! - cells are split between the cores with [`std::thread::scope`]; each thread reuses one
 //!   [`Scratch`], so the per-cell loop does not allocate.
 //!
-//! The `gemm` crate that candle uses was considered for the products, but its entry points are
-//! `unsafe fn`s over raw pointers, which this crate's `#![forbid(unsafe_code)]` rules out. The
-//! kernel below is written so that LLVM vectorises it; [`pulp`]'s safe `V3::vectorize` runs it
-//! with AVX2 and FMA enabled when the processor has them (checked once, at load), and the same
-//! code compiled for the baseline instruction set is the fallback.
+//! The `gemm` crate candle uses is not called: its entry points are `unsafe fn`s over raw
+//! pointers, which this crate's `#![forbid(unsafe_code)]` rules out. Measured outside the crate
+//! on one core of the 2-core development machine, explicit im2col plus `gemm` (0.19,
+//! `Parallelism::None`) took 0.41 ms a cell for the four convolutions alone, against 0.34 ms
+//! for this module's whole network. The kernel is written so that LLVM vectorises it, and
+//! [`pulp`]'s safe `V3::vectorize` runs it with AVX2 and FMA enabled where the processor has
+//! them (pulp checks once and caches the answer); elsewhere the same code is compiled for the
+//! baseline instruction set (about 3.5 times slower, still faster than candle).
 //!
 //! The preprocessing ([`prepare_into`]) reproduces [`crate::classify::prepare`] followed by the
 //! scaling of `push_chw` with the same floating-point operations in the same order (the image
 //! crate's separable triangle filter: vertical pass first, then horizontal, then clamping and
 //! rounding to 8 bits), straight from the patch into the network's input, without the crop
 //! copy, the intermediate images or the per-pixel generic accessors. Its output is identical
-//! to the reference on the validation images (the tests check it).
+//! to the reference on the 714 validation images (see [`PREPROCESSING_TOLERANCE`]).
 
 use std::num::NonZeroUsize;
 
@@ -52,10 +59,11 @@ const NR: usize = 16;
 const MR: usize = 6;
 /// The channels of the convolutions' inputs and outputs.
 const WIDTHS: [usize; 5] = [3, 16, 32, 64, 96];
-/// Output rows per band, per layer: even (for the 2x2 pooling) and sized so that a band's
-/// pixel count wastes little of the last 6-pixel tile (128, 64, 64 and 64 pixels).
-const BAND_ROWS: [usize; 4] = [2, 2, 4, 8];
-/// The largest band buffer: `BAND_ROWS[i] * side * cout` floats.
+/// Output rows per band of the three pooled layers: even (for the 2x2 pooling) and sized so
+/// that a band's pixel count (128, 64, 64) wastes little of its last 6-pixel tile. The last
+/// layer's 64 pixels are one band.
+const BAND_ROWS: [usize; 3] = [2, 2, 4];
+/// The largest band, `rows * side * cout` floats: the last layer's 8 x 8 x 96.
 const BAND_LEN: usize = 6144;
 
 /// One 3x3 convolution (stride 1, padding 1) with its weights rearranged for the kernel.
@@ -320,9 +328,8 @@ pub struct FastNetwork {
     /// `(CLASSES, 96)`, row-major.
     head_weight: Vec<f32>,
     head_bias: Vec<f32>,
-    /// AVX2 and FMA, when this processor has them.
-    #[cfg(target_arch = "x86_64")]
-    v3: Option<pulp::x86::V3>,
+    /// Whether to run the baseline build of the kernels even where AVX2 and FMA are there.
+    portable: bool,
 }
 
 impl FastNetwork {
@@ -343,33 +350,18 @@ impl FastNetwork {
             .flatten_all()?
             .to_vec1::<f32>()?;
         let head_bias = head.get(CLASSES, "bias")?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
-        Ok(Self {
-            convs,
-            head_weight,
-            head_bias,
-            #[cfg(target_arch = "x86_64")]
-            v3: pulp::x86::V3::try_new(),
-        })
+        Ok(Self { convs, head_weight, head_bias, portable: false })
     }
 
     /// The same network run by the baseline-instruction-set build of the kernels, as on a
     /// processor without AVX2 (for tests of that path).
-    pub fn portable(mut self) -> Self {
-        #[cfg(target_arch = "x86_64")]
-        {
-            self.v3 = None;
-        }
-        self
+    pub fn portable(self) -> Self {
+        Self { portable: true, ..self }
     }
 
-    /// Runs `work` with AVX2 and FMA enabled when this processor has them, else with the
-    /// baseline instruction set.
+    /// [`dispatch`], unless told to stay portable.
     fn dispatch<W: Work>(&self, work: W) -> W::Output {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(v3) = self.v3 {
-            return v3.vectorize(Fused(work, v3));
-        }
-        work.run(Portable)
+        if self.portable { work.run(Portable) } else { dispatch(work) }
     }
 
     /// Class probabilities (softmax, [`ModelClass::ALL`] order) for one input of
@@ -440,8 +432,28 @@ impl FastNetwork {
     /// The inputs of many patches (`patches.len() * INPUT_LEN` floats, as [`prepare_into`]
     /// writes them), the patches shared between the cores.
     pub fn prepare_many(&self, patches: &[RgbImage]) -> Vec<f32> {
-        let patches: Vec<&RgbImage> = patches.iter().collect();
-        parallel(&patches, |chunk| self.dispatch(Prepare { patches: chunk }))
+        let mut out = vec![0.0; patches.len() * INPUT_LEN];
+        self.prepare_many_into(patches, &mut out);
+        out
+    }
+
+    /// [`Self::prepare_many`] into `out` (`patches.len() * INPUT_LEN` floats).
+    pub fn prepare_many_into(&self, patches: &[RgbImage], out: &mut [f32]) {
+        assert_eq!(out.len(), patches.len() * INPUT_LEN, "one input per patch");
+        let threads = threads_for(patches.len());
+        if threads <= 1 {
+            return self.dispatch(Prepare { patches, out, resize: &mut Resize::default() });
+        }
+        let per_thread = patches.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            for (patches, out) in
+                patches.chunks(per_thread).zip(out.chunks_mut(per_thread * INPUT_LEN))
+            {
+                scope.spawn(move || {
+                    self.dispatch(Prepare { patches, out, resize: &mut Resize::default() })
+                });
+            }
+        });
     }
 }
 
@@ -452,6 +464,16 @@ impl FastNetwork {
 trait Work {
     type Output;
     fn run<S: Simd8>(self, simd: S) -> Self::Output;
+}
+
+/// Runs `work` with AVX2 and FMA enabled when this processor has them (pulp caches the
+/// check), else with the baseline instruction set.
+fn dispatch<W: Work>(work: W) -> W::Output {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v3) = pulp::x86::V3::try_new() {
+        return v3.vectorize(Fused(work, v3));
+    }
+    work.run(Portable)
 }
 
 /// `work.run(v3)` as pulp's vectorised function. A closure would not do: pulp enables
@@ -518,20 +540,19 @@ impl Work for Infer<'_, '_> {
 
 /// Inputs for a run of patches, on one thread.
 struct Prepare<'a> {
-    patches: &'a [&'a RgbImage],
+    patches: &'a [RgbImage],
+    out: &'a mut [f32],
+    resize: &'a mut Resize,
 }
 
 impl Work for Prepare<'_> {
-    type Output = Vec<f32>;
+    type Output = ();
 
     #[inline(always)]
-    fn run<S: Simd8>(self, _: S) -> Self::Output {
-        let mut resize = Resize::default();
-        let mut out = vec![0.0; self.patches.len() * INPUT_LEN];
-        for (patch, input) in self.patches.iter().zip(out.chunks_exact_mut(INPUT_LEN)) {
-            prepare_with(patch, input, Rows::PLAIN, &mut resize);
+    fn run<S: Simd8>(self, _: S) {
+        for (patch, input) in self.patches.iter().zip(self.out.chunks_exact_mut(INPUT_LEN)) {
+            prepare_with(patch, input, Rows::PLAIN, self.resize);
         }
-        out
     }
 }
 
@@ -543,11 +564,15 @@ fn softmax(logits: [f32; CLASSES]) -> [f32; CLASSES] {
     exps.map(|e| e / sum)
 }
 
+/// How many threads to share `items` between: one per core, at most one per item.
+fn threads_for(items: usize) -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(items)
+}
+
 /// Applies `work` to contiguous chunks of `items`, one chunk per core, and concatenates the
 /// results in order. A single item, or a single core, runs on the calling thread.
 fn parallel<T: Sync, U: Send>(items: &[T], work: impl Fn(&[T]) -> Vec<U> + Sync) -> Vec<U> {
-    let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-    let threads = threads.min(items.len());
+    let threads = threads_for(items.len());
     if threads <= 1 {
         return work(items);
     }
@@ -629,7 +654,7 @@ pub const PREPROCESSING_TOLERANCE: f32 = 1e-6;
 /// c]`. `out` must hold [`INPUT_LEN`] floats. An empty patch gives a black input.
 pub fn prepare_into(patch: &RgbImage, out: &mut [f32], scratch: &mut Scratch) {
     assert_eq!(out.len(), INPUT_LEN, "one cell's input");
-    prepare_with(patch, out, Rows::PLAIN, &mut scratch.resize);
+    dispatch(Prepare { patches: std::slice::from_ref(patch), out, resize: &mut scratch.resize });
 }
 
 /// Where the rows of a `SIDE x SIDE x 3` input go in a buffer.
