@@ -37,6 +37,7 @@
 //! to the reference on the 714 validation images (see [`PREPROCESSING_TOLERANCE`]).
 
 use std::num::NonZeroUsize;
+use std::ops::Range;
 
 use candle_core::DType;
 use candle_nn::VarBuilder;
@@ -367,8 +368,14 @@ impl FastNetwork {
     /// Class probabilities (softmax, [`ModelClass::ALL`] order) for one input of
     /// [`INPUT_LEN`] floats laid out as [`prepare_into`] writes them.
     pub fn forward(&self, input: &[f32], scratch: &mut Scratch) -> [f32; CLASSES] {
-        let cells = [input];
-        let out = self.dispatch(Infer { network: self, cells: Cells::Prepared(&cells), scratch });
+        assert_eq!(input.len(), INPUT_LEN, "one cell's input");
+        let mut out = [[0.0; CLASSES]];
+        self.dispatch(Infer {
+            network: self,
+            cells: Cells::Prepared(input),
+            scratch,
+            out: &mut out,
+        });
         out[0]
     }
 
@@ -412,21 +419,26 @@ impl FastNetwork {
     /// Probabilities for many prepared inputs (`inputs.len()` a multiple of [`INPUT_LEN`]),
     /// the cells shared between the cores.
     pub fn forward_many(&self, inputs: &[f32]) -> Vec<[f32; CLASSES]> {
-        let cells: Vec<&[f32]> = inputs.chunks_exact(INPUT_LEN).collect();
-        parallel(&cells, |chunk| {
+        assert_eq!(inputs.len() % INPUT_LEN, 0, "whole inputs");
+        let mut out = vec![[0.0; CLASSES]; inputs.len() / INPUT_LEN];
+        parallel(&mut out, |cells, out| {
+            let inputs = &inputs[cells.start * INPUT_LEN..cells.end * INPUT_LEN];
             let scratch = &mut Scratch::new(self);
-            self.dispatch(Infer { network: self, cells: Cells::Prepared(chunk), scratch })
-        })
+            self.dispatch(Infer { network: self, cells: Cells::Prepared(inputs), scratch, out });
+        });
+        out
     }
 
     /// Probabilities for cell patches, from the patch to the softmax, the cells shared
     /// between the cores. Same results as [`prepare_into`] then [`Self::forward`].
     pub fn classify(&self, patches: &[RgbImage]) -> Vec<[f32; CLASSES]> {
-        let patches: Vec<&RgbImage> = patches.iter().collect();
-        parallel(&patches, |chunk| {
+        let mut out = vec![[0.0; CLASSES]; patches.len()];
+        parallel(&mut out, |cells, out| {
             let scratch = &mut Scratch::new(self);
-            self.dispatch(Infer { network: self, cells: Cells::Patches(chunk), scratch })
-        })
+            let patches = Cells::Patches(&patches[cells]);
+            self.dispatch(Infer { network: self, cells: patches, scratch, out });
+        });
+        out
     }
 
     /// The inputs of many patches (`patches.len() * INPUT_LEN` floats, as [`prepare_into`]
@@ -440,24 +452,15 @@ impl FastNetwork {
     /// [`Self::prepare_many`] into `out` (`patches.len() * INPUT_LEN` floats).
     pub fn prepare_many_into(&self, patches: &[RgbImage], out: &mut [f32]) {
         assert_eq!(out.len(), patches.len() * INPUT_LEN, "one input per patch");
-        let threads = threads_for(patches.len());
-        if threads <= 1 {
-            return self.dispatch(Prepare { patches, out, resize: &mut Resize::default() });
-        }
-        let per_thread = patches.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            for (patches, out) in
-                patches.chunks(per_thread).zip(out.chunks_mut(per_thread * INPUT_LEN))
-            {
-                scope.spawn(move || {
-                    self.dispatch(Prepare { patches, out, resize: &mut Resize::default() })
-                });
-            }
+        let (out, _) = out.as_chunks_mut::<INPUT_LEN>();
+        parallel(out, |cells, out| {
+            let (patches, resize) = (&patches[cells], &mut Resize::default());
+            self.dispatch(Prepare { patches, out, resize });
         });
     }
 }
 
-/// Work run by [`FastNetwork::dispatch`], compiled twice: with FMA (inside a function with
+/// Work run by [`dispatch`], compiled twice: with FMA (inside a function with
 /// AVX2 and FMA enabled) and without. Its hot loops must be inlined into `run` (plain loops and
 /// `#[inline(always)]` functions, no closures handed to iterator adapters) to inherit the
 /// features.
@@ -494,54 +497,50 @@ impl<W: Work> pulp::NullaryFnOnce for Fused<W> {
 
 /// The cells of an [`Infer`].
 enum Cells<'a> {
-    /// Inputs already prepared, [`INPUT_LEN`] floats each.
-    Prepared(&'a [&'a [f32]]),
+    /// Inputs already prepared, [`INPUT_LEN`] floats each, one after the other.
+    Prepared(&'a [f32]),
     /// Patches to prepare first.
-    Patches(&'a [&'a RgbImage]),
+    Patches(&'a [RgbImage]),
 }
 
-/// Probabilities for a run of cells, on one thread.
-struct Infer<'a, 's> {
+/// Probabilities for a run of cells, on one thread, into `out` (one entry per cell).
+struct Infer<'a> {
     network: &'a FastNetwork,
     cells: Cells<'a>,
-    scratch: &'s mut Scratch,
+    scratch: &'a mut Scratch,
+    out: &'a mut [[f32; CLASSES]],
 }
 
-impl Work for Infer<'_, '_> {
-    type Output = Vec<[f32; CLASSES]>;
+impl Work for Infer<'_> {
+    type Output = ();
 
     #[inline(always)]
-    fn run<S: Simd8>(self, simd: S) -> Self::Output {
-        let Self { network, cells, scratch } = self;
-        let mut out = Vec::new();
+    fn run<S: Simd8>(self, simd: S) {
+        let Self { network, cells, scratch, out } = self;
         match cells {
             Cells::Prepared(inputs) => {
-                out.reserve(inputs.len());
-                for input in inputs {
-                    assert_eq!(input.len(), INPUT_LEN, "one cell's input");
+                for (input, out) in inputs.chunks_exact(INPUT_LEN).zip(out) {
                     for (y, src) in input.chunks_exact(SIDE * 3).enumerate() {
                         scratch.padded[0][PADDED_INPUT.at(y)..][..SIDE * 3].copy_from_slice(src);
                     }
-                    out.push(network.forward_with(simd, scratch));
+                    *out = network.forward_with(simd, scratch);
                 }
             }
             Cells::Patches(patches) => {
-                out.reserve(patches.len());
-                for patch in patches {
+                for (patch, out) in patches.iter().zip(out) {
                     let Scratch { padded, resize, .. } = &mut *scratch;
                     prepare_with(patch, &mut padded[0], PADDED_INPUT, resize);
-                    out.push(network.forward_with(simd, scratch));
+                    *out = network.forward_with(simd, scratch);
                 }
             }
         }
-        out
     }
 }
 
-/// Inputs for a run of patches, on one thread.
+/// Inputs for a run of patches, on one thread, into `out` (one input per patch).
 struct Prepare<'a> {
     patches: &'a [RgbImage],
-    out: &'a mut [f32],
+    out: &'a mut [[f32; INPUT_LEN]],
     resize: &'a mut Resize,
 }
 
@@ -550,7 +549,7 @@ impl Work for Prepare<'_> {
 
     #[inline(always)]
     fn run<S: Simd8>(self, _: S) {
-        for (patch, input) in self.patches.iter().zip(self.out.chunks_exact_mut(INPUT_LEN)) {
+        for (patch, input) in self.patches.iter().zip(self.out) {
             prepare_with(patch, input, Rows::PLAIN, self.resize);
         }
     }
@@ -569,27 +568,23 @@ fn threads_for(items: usize) -> usize {
     std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(items)
 }
 
-/// Applies `work` to contiguous chunks of `items`, one chunk per core, and concatenates the
-/// results in order. A single item, or a single core, runs on the calling thread.
-fn parallel<T: Sync, U: Send>(items: &[T], work: impl Fn(&[T]) -> Vec<U> + Sync) -> Vec<U> {
-    let threads = threads_for(items.len());
+/// Splits `out` into contiguous runs, one per core, and calls `work` with each run and the
+/// indices it covers, on its own thread. A single item, or a single core, runs on the calling
+/// thread.
+fn parallel<O: Send>(out: &mut [O], work: impl Fn(Range<usize>, &mut [O]) + Sync) {
+    let n = out.len();
+    let threads = threads_for(n);
     if threads <= 1 {
-        return work(items);
+        return work(0..n, out);
     }
-    let per_thread = items.len().div_ceil(threads);
+    let per_thread = n.div_ceil(threads);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(per_thread)
-            .map(|chunk| {
-                let work = &work;
-                scope.spawn(move || work(chunk))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
-    })
+        for (i, out) in out.chunks_mut(per_thread).enumerate() {
+            let work = &work;
+            let start = i * per_thread;
+            scope.spawn(move || work(start..start + out.len(), out));
+        }
+    });
 }
 
 /// The image crate's triangle-filter weights for one axis, `from` pixels to [`SIDE`], and the
@@ -654,6 +649,7 @@ pub const PREPROCESSING_TOLERANCE: f32 = 1e-6;
 /// c]`. `out` must hold [`INPUT_LEN`] floats. An empty patch gives a black input.
 pub fn prepare_into(patch: &RgbImage, out: &mut [f32], scratch: &mut Scratch) {
     assert_eq!(out.len(), INPUT_LEN, "one cell's input");
+    let (out, _) = out.as_chunks_mut::<INPUT_LEN>();
     dispatch(Prepare { patches: std::slice::from_ref(patch), out, resize: &mut scratch.resize });
 }
 
