@@ -16,6 +16,7 @@ use marrow_domain::morphology::CellClass;
 use serde::{Deserialize, Serialize};
 
 use crate::VisionError;
+use crate::infer::FastNetwork;
 
 /// The classes the shipped model knows: the seven of the shared Matek sample (clinical data
 /// PROVENANCE: 510 images each). Their order is the network's output order.
@@ -212,7 +213,10 @@ pub struct TrainingRecord {
 /// A trained classifier, ready to propose classes.
 #[derive(Debug)]
 pub struct Classifier {
+    /// The candle network (the reference, and what training builds).
     network: Network,
+    /// The same weights, rearranged for [`crate::infer`]: what [`Classifier::classify`] runs.
+    fast: FastNetwork,
     device: Device,
     /// How it was trained.
     pub record: TrainingRecord,
@@ -274,11 +278,18 @@ impl Classifier {
         let device = Device::Cpu;
         let tensors = candle_core::safetensors::load_buffer(bytes, &device)?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
-        Ok(Self { network: Network::new(&vb)?, device, record })
+        Ok(Self { network: Network::new(&vb)?, fast: FastNetwork::new(&vb)?, device, record })
     }
 
-    /// Proposals for cell patches (square, cell-centred, like the Matek patches), in batches.
+    /// Proposals for cell patches (square, cell-centred, like the Matek patches), computed by
+    /// [`crate::infer`] on all cores.
     pub fn classify(&self, patches: &[RgbImage]) -> Result<Vec<Proposal>, VisionError> {
+        Ok(self.fast.classify(patches).into_iter().map(|p| proposal(p.to_vec())).collect())
+    }
+
+    /// The same proposals computed by candle ([`to_input`] and [`Network::forward`]), in
+    /// batches of 64: the reference [`Self::classify`] is checked against.
+    pub fn classify_reference(&self, patches: &[RgbImage]) -> Result<Vec<Proposal>, VisionError> {
         let mut out = Vec::with_capacity(patches.len());
         for batch in patches.chunks(64) {
             let input = to_input(batch, &self.device)?;
@@ -289,6 +300,16 @@ impl Classifier {
             }
         }
         Ok(out)
+    }
+
+    /// The candle network.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// The network as [`crate::infer`] runs it.
+    pub fn fast_network(&self) -> &FastNetwork {
+        &self.fast
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod decode;
 mod detect;
+mod infer;
 mod model;
 mod train;
 mod voc;
