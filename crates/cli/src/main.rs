@@ -119,6 +119,10 @@ enum Command {
         /// Version written into the model file.
         #[arg(long, default_value = "1")]
         model_version: String,
+        /// A class's weight in the loss, e.g. `EOS=2` (repeatable; others stay 1): a heavier
+        /// class costs more when missed.
+        #[arg(long = "class-weight")]
+        class_weights: Vec<String>,
     },
     /// Add N synthetic cases for benchmarks (never on a clinical database).
     #[command(hide = true)]
@@ -259,8 +263,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Analyze { files, cells, model, um_per_px } => {
             analyze(&files, cells, model.as_deref(), um_per_px)
         }
-        Command::Train { data, out, epochs, seed, validation, model_version } => {
-            train(&data, &out, epochs, seed, validation, model_version)
+        Command::Train { data, out, epochs, seed, validation, model_version, class_weights } => {
+            let options = marrow_vision::train::TrainOptions {
+                epochs,
+                seed,
+                validation_fraction: validation,
+                model_version,
+                class_weights: parse_class_weights(&class_weights)?,
+                ..marrow_vision::train::TrainOptions::default()
+            };
+            train(&data, &out, options)
         }
         Command::Migrate => {
             let store = open(&cli.db, OpenMode::CreateIfMissing).await?;
@@ -458,19 +470,43 @@ fn analyze(
 
 /// Trains the classifier; progress goes to standard error, the validation table to standard
 /// output. Needs no database.
+/// `CODE=WEIGHT` pairs into the model's class order; unnamed classes weigh 1.
+fn parse_class_weights(pairs: &[String]) -> anyhow::Result<[f32; 7]> {
+    use marrow_vision::classify::ModelClass;
+    let mut weights = [1.0f32; 7];
+    for pair in pairs {
+        let (code, weight) = pair
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--class-weight {pair:?} is not CODE=WEIGHT, e.g. EOS=2"))?;
+        let class = ModelClass::from_code(code.trim()).ok_or_else(|| {
+            anyhow!(
+                "--class-weight {pair:?}: {code:?} is not one of {}",
+                ModelClass::ALL.map(ModelClass::code).join(", ")
+            )
+        })?;
+        let weight: f32 = weight
+            .trim()
+            .parse()
+            .ok()
+            .filter(|w: &f32| w.is_finite() && (0.1..=10.0).contains(w))
+            .ok_or_else(|| anyhow!("--class-weight {pair:?}: the weight must be from 0.1 to 10"))?;
+        let index = ModelClass::ALL.iter().position(|c| *c == class).unwrap_or(0);
+        weights[index] = weight;
+    }
+    Ok(weights)
+}
+
 fn train(
     folders: &[std::path::PathBuf],
     out: &std::path::Path,
-    epochs: usize,
-    seed: u64,
-    validation: f32,
-    model_version: String,
+    options: marrow_vision::train::TrainOptions,
 ) -> anyhow::Result<()> {
-    use marrow_vision::train::{Progress, TrainOptions, list_folder};
+    use marrow_vision::train::{Progress, list_folder};
+    let validation = options.validation_fraction;
     if !(0.05..=0.5).contains(&validation) {
         anyhow::bail!("--validation {validation} must be between 0.05 and 0.5");
     }
-    if epochs == 0 {
+    if options.epochs == 0 {
         anyhow::bail!("--epochs must be at least 1");
     }
     let mut items = Vec::new();
@@ -480,13 +516,6 @@ fn train(
         sources.push(format!("{} ({} images)", folder.display(), listed.len()));
         items.extend(listed);
     }
-    let options = TrainOptions {
-        epochs,
-        seed,
-        validation_fraction: validation,
-        model_version,
-        ..TrainOptions::default()
-    };
     let terminal = std::io::stderr().is_terminal();
     let mut progress = |p: Progress| match p {
         Progress::Loaded(done, total) if terminal => eprint!("\rloading images {done}/{total}"),

@@ -432,3 +432,28 @@ fn export_cells_writes_a_labelled_folder_that_train_can_read() {
     assert!(!again.status.success());
     assert!(again.stderr.contains("is not empty"), "{again:#?}");
 }
+
+#[test]
+fn train_refuses_a_class_weight_it_cannot_use_naming_the_option() {
+    let dir = workdir();
+    let data =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vision/tests/data/marrow-cells");
+    for (weight, words) in [
+        ("EOS", "is not CODE=WEIGHT"),
+        ("XYZ=2", "\"XYZ\" is not one of BLA, EOS"),
+        ("EOS=0", "from 0.1 to 10"),
+        ("EOS=nan", "from 0.1 to 10"),
+    ] {
+        let outcome = run(
+            dir.path(),
+            &["train", "--data", data.to_str().unwrap(), "--epochs", "1", "--class-weight", weight],
+            None,
+        );
+        assert!(!outcome.status.success(), "{weight}");
+        assert!(
+            outcome.stderr.contains("--class-weight") && outcome.stderr.contains(words),
+            "{weight}: {outcome:#?}"
+        );
+        assert!(!dir.path().join("marrow-cells.model").exists(), "nothing was written");
+    }
+}
