@@ -344,7 +344,7 @@ pub fn save(varmap: &VarMap, record: &TrainingRecord, path: &Path) -> Result<(),
 
 /// The model that ships with Marrow, trained on the shared Matek sample (see its training
 /// record, and BENCHMARKS.md for its accuracy).
-const DEFAULT_MODEL: &[u8] = include_bytes!("../models/marrow-cells-v1.model");
+const DEFAULT_MODEL: &[u8] = include_bytes!("../models/marrow-cells-v2.model");
 
 impl Classifier {
     /// The model that ships with Marrow.

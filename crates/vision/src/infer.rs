@@ -748,7 +748,7 @@ mod tests {
     const PROBABILITY_TOLERANCE: f32 = 1e-4;
 
     fn shipped() -> VarBuilder<'static> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/marrow-cells-v1.model");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/marrow-cells-v2.model");
         let bytes = std::fs::read(path).expect("the shipped model");
         let tensors =
             candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).expect("its tensors");
