@@ -30,8 +30,12 @@ function reviewOrder() {
   return open;
 }
 
+// A cell taken back with Backspace keeps the technologist's earlier label, so Enter puts it
+// back as it was; a class key changes it.
 function labelFor(cell) {
-  return relabels.get(cell.id) ?? cell.proposed;
+  if (relabels.has(cell.id)) return relabels.get(cell.id);
+  if (cell.decision !== null && cell.decision !== "not-a-cell") return cell.decision;
+  return cell.proposed;
 }
 
 function describe(cell) {
