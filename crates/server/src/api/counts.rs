@@ -176,7 +176,7 @@ pub async fn upload_image(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
-    axum::extract::Query(query): axum::extract::Query<UploadQuery>,
+    super::QueryParams(query): super::QueryParams<UploadQuery>,
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let count = CountId(path_id(&id, "count")?);

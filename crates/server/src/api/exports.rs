@@ -3,7 +3,7 @@
 //! is refused with 409 and a sentence saying so.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use marrow_domain::FieldError;
@@ -55,7 +55,7 @@ pub async fn case_fhir(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
-    Query(q): Query<VersionQuery>,
+    super::QueryParams(q): super::QueryParams<VersionQuery>,
 ) -> ApiResult<Response> {
     let (record, version) = signed_case(&state, &user, &id, &q).await?;
     let json =
@@ -74,7 +74,7 @@ pub async fn case_hl7(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
-    Query(q): Query<VersionQuery>,
+    super::QueryParams(q): super::QueryParams<VersionQuery>,
 ) -> ApiResult<Response> {
     let (record, version) = signed_case(&state, &user, &id, &q).await?;
     let config =
@@ -115,7 +115,7 @@ fn since_of(raw: &str) -> Result<Timestamp, AppError> {
 pub async fn bulk_export(
     State(state): State<AppState>,
     user: ApiUser,
-    Query(q): Query<ExportQuery>,
+    super::QueryParams(q): super::QueryParams<ExportQuery>,
 ) -> ApiResult<Response> {
     require(&user.0, Action::ExportReports)?;
     let since = since_of(&q.since)?;

@@ -50,3 +50,31 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         Ok(JsonBody(value))
     }
 }
+
+/// A query string whose parse errors are a 422 naming the parameter, in the API's JSON error
+/// body, rather than axum's plain-text 400.
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await.map_err(|e| {
+                let text = e.body_text();
+                let message =
+                    text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
+                // serde names the parameter in backticks ("unknown field `x`") or before a
+                // colon ("x: invalid float literal").
+                let named = message.split_once(": ").map(|(head, _)| head).filter(|head| {
+                    !head.is_empty() && head.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                });
+                let field = message.split('`').nth(1).or(named).unwrap_or("query");
+                AppError::Input(FieldError::new(field, message))
+            })?;
+        Ok(QueryParams(value))
+    }
+}

@@ -8,7 +8,7 @@ mod exports;
 mod handlers;
 mod json;
 
-pub(crate) use json::JsonBody;
+pub(crate) use json::{JsonBody, QueryParams};
 
 use axum::Router;
 use axum::routing::{get, post, put};

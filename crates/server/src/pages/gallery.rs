@@ -141,7 +141,7 @@ pub(crate) async fn upload_bytes(request: Request, state: &AppState) -> Result<B
 pub async fn upload(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(query): Query<UploadQuery>,
+    crate::api::QueryParams(query): crate::api::QueryParams<UploadQuery>,
     PageUpload { staff, bytes }: PageUpload,
 ) -> Result<Response, ApiError> {
     let count = CountId(path_id(&id, "count")?);
