@@ -92,6 +92,22 @@ fn parse_events(body: &EventsBody) -> Result<Vec<NewEvent>, FieldError> {
         .collect()
 }
 
+/// The count, refused unless `user` is its observer: each observer counts independently, and
+/// only into their own count (key presses and image decisions alike).
+pub async fn observers_count(
+    state: &AppState,
+    user: &UserRecord,
+    count: CountId,
+) -> Result<CountRecord, AppError> {
+    let record = state.store.count(count).await?;
+    if record.observer.id != user.id {
+        return Err(AppError::Forbidden(
+            "This is another observer's count; each observer counts independently.".into(),
+        ));
+    }
+    Ok(record)
+}
+
 /// Stores a batch for `count`, which must be `user`'s own open count.
 pub async fn accept_events(
     state: &AppState,
@@ -101,12 +117,7 @@ pub async fn accept_events(
 ) -> Result<AckDto, AppError> {
     require(user, Action::RecordDifferential)?;
     let events = parse_events(body)?;
-    let record = state.store.count(count).await?;
-    if record.observer.id != user.id {
-        return Err(AppError::Forbidden(
-            "This is another observer's count; each observer counts independently.".into(),
-        ));
-    }
+    observers_count(state, user, count).await?;
     let acknowledged = events.len();
     match state.events.submit(count, events).await? {
         Ok(()) => Ok(AckDto { count_id: count.0, acknowledged }),

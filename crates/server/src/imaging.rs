@@ -178,15 +178,10 @@ async fn own_count(
     count: CountId,
 ) -> Result<marrow_store::CountRecord, AppError> {
     require(user, Action::RecordDifferential)?;
-    let record = state.store.count(count).await?;
-    if record.observer.id != user.id {
-        return Err(AppError::Forbidden(
-            "This is another observer's count; each observer counts independently.".into(),
-        ));
-    }
+    let record = crate::counting::observers_count(state, user, count).await?;
     if record.finished_at.is_some() {
         return Err(AppError::Conflict {
-            message: "this count is finished; it takes no more cells".into(),
+            message: marrow_store::EventRefusal::Finished.to_string(),
             field: Some("count".into()),
         });
     }
@@ -229,14 +224,14 @@ pub async fn upload(
     let analysed = tokio::task::spawn_blocking(move || {
         let image = decode(&bytes, &Limits::default())?;
         let (width, height) = image.dimensions();
-        let found = find_cells(image, kind, um_per_px)?;
-        let patches: Vec<_> = found.iter().map(|f| f.patch.clone()).collect();
+        let (boxes, patches): (Vec<_>, Vec<_>) =
+            find_cells(image, kind, um_per_px)?.into_iter().map(|f| (f.cell, f.patch)).unzip();
         let proposals = classifier.classify(&patches)?;
-        let mut cells = Vec::with_capacity(found.len());
-        for (f, proposal) in found.iter().zip(&proposals) {
+        let mut cells = Vec::with_capacity(boxes.len());
+        for ((cell, patch), proposal) in boxes.iter().zip(&patches).zip(&proposals) {
             cells.push(NewImageCell {
-                bbox: [f.cell.x, f.cell.y, f.cell.width, f.cell.height],
-                crop_png: kept_crop(&f.patch)?,
+                bbox: [cell.x, cell.y, cell.width, cell.height],
+                crop_png: kept_crop(patch)?,
                 proposed_top: proposal.top.code().to_owned(),
                 proposal: proposal_json(proposal),
             });

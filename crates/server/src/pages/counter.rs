@@ -182,10 +182,7 @@ pub async fn show(
             .map(|e| KnownEvent { id: e.client_event_id.clone(), event: e.event.clone() })
             .collect(),
     };
-    // JSON inside <script type="application/json">: only "<" can end the element early.
-    let config_json = serde_json::to_string(&config)
-        .map_err(|e| AppError::Internal(format!("counter config: {e}")))?
-        .replace('<', "\\u003c");
+    let config_json = super::script_json(&config, "counter config")?;
     page(&CounterPage {
         nav: Nav::of(&staff),
         patient: PatientBanner::of(&record.patient, Date::of(state.clock.now())),

@@ -90,10 +90,7 @@ pub async fn show(
         classes: CellClass::ALL.iter().map(|c| (c.code(), c.label())).collect(),
         cells: cells.iter().map(CellDto::of).collect(),
     };
-    // JSON inside <script type="application/json">: only "<" can end the element early.
-    let config_json = serde_json::to_string(&config)
-        .map_err(|e| AppError::Internal(format!("gallery config: {e}")))?
-        .replace('<', "\\u003c");
+    let config_json = super::script_json(&config, "gallery config")?;
     page(&GalleryPage {
         nav: Nav::of(&staff),
         patient: PatientBanner::of(&record.patient, Date::of(state.clock.now())),

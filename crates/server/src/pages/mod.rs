@@ -151,6 +151,14 @@ pub fn page_with<T: Template>(status: StatusCode, template: &T) -> Result<Respon
     Ok((status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
 }
 
+/// `value` as JSON to place inside `<script type="application/json">`, where only "<" can end
+/// the element early; `what` names it in an error.
+pub fn script_json<T: serde::Serialize>(value: &T, what: &str) -> Result<String, AppError> {
+    Ok(serde_json::to_string(value)
+        .map_err(|e| AppError::Internal(format!("{what}: {e}")))?
+        .replace('<', "\\u003c"))
+}
+
 /// A 303 redirect after a successful POST.
 pub fn see_other(to: &str) -> Response {
     axum::response::Redirect::to(to).into_response()

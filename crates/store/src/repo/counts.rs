@@ -121,7 +121,10 @@ fn count_from(row: &AnyRow) -> Result<CountRecord, StoreError> {
     })
 }
 
-async fn case_status(conn: &mut AnyConnection, case: CaseId) -> Result<CaseStatus, StoreError> {
+pub(super) async fn case_status(
+    conn: &mut AnyConnection,
+    case: CaseId,
+) -> Result<CaseStatus, StoreError> {
     let status: Option<String> = sqlx::query_scalar("SELECT status FROM cases WHERE id = $1")
         .bind(case.0)
         .fetch_optional(&mut *conn)

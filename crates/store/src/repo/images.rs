@@ -16,7 +16,9 @@ use serde_json::json;
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
-use super::counts::CountId;
+use marrow_domain::case::CaseStatus;
+
+use super::counts::{CountId, EventRefusal, case_status};
 use crate::audit::{Change, append};
 use crate::error::corrupt;
 use crate::rows::{col, next_id, opt_timestamp};
@@ -162,24 +164,18 @@ async fn lock_open_count(conn: &mut AnyConnection, count: CountId) -> Result<Cas
     .ok_or(StoreError::NotFound { what: "count", id: count.0 })?;
     let case = CaseId(col(&row, "case_id")?);
     let finished: Option<String> = col(&row, "finished_at")?;
-    if finished.is_some() {
+    let refusal = if finished.is_some() {
+        Some(EventRefusal::Finished)
+    } else {
+        match case_status(conn, case).await? {
+            CaseStatus::InLab => None,
+            status => Some(EventRefusal::CaseNotInLab(status)),
+        }
+    };
+    if let Some(refusal) = refusal {
         return Err(StoreError::Conflict(marrow_domain::FieldError::new(
             "count",
-            "this count is finished; it takes no more cells",
-        )));
-    }
-    let status: String = sqlx::query_scalar("SELECT status FROM cases WHERE id = $1")
-        .bind(case.0)
-        .fetch_one(&mut *conn)
-        .await?;
-    let status = marrow_domain::case::CaseStatus::parse(&status).map_err(corrupt)?;
-    if status != marrow_domain::case::CaseStatus::InLab {
-        return Err(StoreError::Conflict(marrow_domain::FieldError::new(
-            "count",
-            format!(
-                "the case is {}; counting happens only while it is in the lab",
-                status.label().to_lowercase()
-            ),
+            refusal.to_string(),
         )));
     }
     Ok(case)
@@ -335,10 +331,12 @@ impl Store {
         .bind(decision.code())
         .bind(stamp.by.0)
         .bind(stamp.at.to_rfc3339())
-        .bind(event_id)
+        .bind(event_id.as_deref())
         .execute(&mut *tx)
         .await?;
-        let live = live_events(&mut tx, count).await?;
+        // The tally just appended is the count's last event, so it is counted: no need to
+        // replay the count again to know it.
+        let live: HashSet<String> = event_id.into_iter().collect();
         let row = sqlx::query(&format!("SELECT {CELL_COLUMNS} FROM {CELL_FROM} WHERE ic.id = $1"))
             .bind(cell)
             .fetch_one(&mut *tx)
