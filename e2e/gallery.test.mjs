@@ -84,6 +84,7 @@ test("a gallery of uploaded cells is confirmed without the mouse and joins the c
 
   // The counter shows the image-confirmed cells in the same differential.
   await page.goto(countUrl);
-  await page.waitForFunction((n) => document.getElementById("stored-total").textContent === String(n), total - 1, { timeout: 10000 });
+  // A locator wait, not waitForFunction: the page's CSP forbids the eval that polling needs.
+  await page.locator("#stored-total", { hasText: new RegExp(`^${total - 1}$`) }).waitFor({ timeout: 10000 });
   assert.ok(Number(await page.textContent('[data-count="lymphocytes"]')) >= 1);
 });

@@ -281,11 +281,12 @@ if (form) {
       if (response.ok) found += (await response.json()).cells;
       else failures.push(`${file.name}: ${await errorText(response)}`);
     }
+    // The gallery is redrawn before the result is announced, so what is said is on screen.
+    await refresh();
+    markFocus(true);
     el("upload-button").disabled = false;
     status.textContent = `${files.length - failures.length} of ${files.length} image(s) analysed; ${found} cell(s) found.` +
       (failures.length ? ` Not analysed: ${failures.join("; ")}` : "");
-    await refresh();
-    markFocus(true);
   });
 }
 
