@@ -22,6 +22,7 @@
 #[macro_use]
 mod codes;
 pub mod aspirate;
+pub mod blood_count;
 pub mod case;
 pub mod counter;
 pub mod discharge;
@@ -30,6 +31,7 @@ pub mod flags;
 pub mod followup;
 pub mod ids;
 pub mod keymap;
+pub mod monitoring;
 pub mod morphology;
 pub mod order;
 pub mod patient;
