@@ -20,6 +20,9 @@ mod rows;
 pub use audit::{AuditEntry, ChainCheck};
 pub use error::StoreError;
 pub use open::{Backend, DatabaseUrl, OpenMode, Opened};
+pub use repo::blood::{
+    BloodCountRecord, CountSource, HeldMessage, MilestoneRecord, NewBloodCount, Stored,
+};
 pub use repo::cases::{
     CaseRecord, CaseSummary, DraftRecord, Recorded, ReportVersion, SafetyExtras, SpecimenRecord,
 };

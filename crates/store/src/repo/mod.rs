@@ -1,3 +1,4 @@
+pub(crate) mod blood;
 pub(crate) mod cases;
 pub(crate) mod checkin;
 pub(crate) mod counts;

@@ -5,5 +5,6 @@
 //! `MARROW_TEST_POSTGRES_URL`; without it they fail, never skip. `.ci/run` provides both.
 
 mod audit;
+mod blood;
 mod open;
 mod story;
