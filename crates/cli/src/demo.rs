@@ -117,11 +117,141 @@ pub async fn fill(store: &Store, now: Timestamp) -> anyhow::Result<Vec<(String, 
         })?;
         let case = store.place_order(pid, &order, Stamp { by: staff.clinician, at: start }).await?;
         let stage = STAGES.get(i).copied().unwrap_or(Stage::Ordered);
-        walk(store, &staff, case, &order, stage, start, i)
+        walk(store, &staff, case, &order, stage, start, i, None)
             .await
             .with_context(|| format!("demo case {i}"))?;
     }
+    monitored_patient(store, &staff, now).await.context("demo timeline patient")?;
     Ok(printed)
+}
+
+/// One marrow of the demo's serially monitored patient.
+struct SerialMarrow {
+    /// Days before today the marrow was ordered.
+    days_ago: i64,
+    indication: &'static str,
+    /// Blasts in about 500 cells.
+    blasts: &'static str,
+    cellularity: &'static str,
+    megakaryocytes: &'static str,
+    interpretation: &'static str,
+}
+
+/// A synthetic patient with acute myeloid leukaemia followed over fourteen months: diagnosis,
+/// induction, remission, transplant and relapse, so the timeline has five marrows, the blood
+/// counts around each, and treatment milestones to show.
+async fn monitored_patient(store: &Store, staff: &Staff, now: Timestamp) -> anyhow::Result<()> {
+    use marrow_domain::blood_count::{Analyte, BloodCount, RawResult};
+    use marrow_domain::monitoring::Milestone;
+    use marrow_store::{CountSource, NewBloodCount};
+
+    let today = Date::of(now);
+    let patient = Patient::parse(
+        &PatientInput {
+            mrn: "DEMO-0100",
+            family_name: "Timeline",
+            given_name: "Morgan",
+            date_of_birth: "1962-04-18",
+            sex: "male",
+        },
+        today,
+    )?;
+    let day = |days_ago: i64| now.plus_seconds(-days_ago * DAY);
+    let pid = store.create_patient(&patient, Stamp { by: staff.clinician, at: day(430) }).await?;
+    // (days ago, Hb g/dL, WBC ×10⁹/L, neutrophils /µL, platelets ×10³/µL, film blasts %):
+    // mixed units on purpose, as analysers send them; stored converted.
+    let counts: [(i64, &str, &str, &str, &str, &str); 9] = [
+        (425, "8.2", "38.5", "900", "34", "41"),
+        (395, "7.4", "0.6", "100", "18", "0"),
+        (386, "8.1", "1.1", "300", "28", "0"),
+        (366, "10.9", "4.2", "2100", "165", "0"),
+        (326, "12.1", "5.0", "2900", "201", "0"),
+        (250, "10.2", "3.1", "1500", "112", "0"),
+        (120, "12.8", "5.6", "3200", "188", "0"),
+        (45, "12.0", "4.4", "2300", "140", "0"),
+        (12, "10.6", "3.9", "1400", "88", "3"),
+    ];
+    for (days_ago, hb, wbc, neutrophils, platelets, blasts) in counts {
+        let raw = [
+            RawResult { analyte: Analyte::Haemoglobin, value: hb, unit: "g/dL" },
+            RawResult { analyte: Analyte::WhiteCells, value: wbc, unit: "10*9/L" },
+            RawResult { analyte: Analyte::Neutrophils, value: neutrophils, unit: "/uL" },
+            RawResult { analyte: Analyte::Platelets, value: platelets, unit: "10*3/uL" },
+            RawResult { analyte: Analyte::Blasts, value: blasts, unit: "%" },
+        ];
+        let count = BloodCount::parse(day(days_ago), &raw, now)?;
+        let new = [NewBloodCount { patient: pid, count: &count, raw: &raw }];
+        store
+            .add_blood_counts(&new, &CountSource::Manual, Some(staff.nurse), day(days_ago))
+            .await?;
+    }
+    let marrows = [
+        SerialMarrow {
+            days_ago: 424,
+            indication: "suspected-blood-cancer",
+            blasts: "310",
+            cellularity: "hypercellular",
+            megakaryocytes: "decreased",
+            interpretation: "Acute myeloid leukaemia: blasts replace most of the marrow. Correlate with flow cytometry, cytogenetics and molecular studies.",
+        },
+        SerialMarrow {
+            days_ago: 390,
+            indication: "known-blood-cancer-monitoring",
+            blasts: "20",
+            cellularity: "hypocellular",
+            megakaryocytes: "decreased",
+            interpretation: "Day 28 after induction: hypocellular regenerating marrow; blasts 4 %, counts not yet recovered.",
+        },
+        SerialMarrow {
+            days_ago: 368,
+            indication: "known-blood-cancer-monitoring",
+            blasts: "8",
+            cellularity: "normocellular",
+            megakaryocytes: "normal",
+            interpretation: "Regenerating marrow with trilineage haemopoiesis; blasts below 5 %.",
+        },
+        SerialMarrow {
+            days_ago: 322,
+            indication: "before-transplant",
+            blasts: "6",
+            cellularity: "normocellular",
+            megakaryocytes: "normal",
+            interpretation: "Pre-transplant marrow: no excess of blasts.",
+        },
+        SerialMarrow {
+            days_ago: 14,
+            indication: "after-transplant",
+            blasts: "47",
+            cellularity: "normocellular",
+            megakaryocytes: "decreased",
+            interpretation: "Blasts 9 %: recurrence of the known leukaemia is suspected. Correlate with chimerism and flow cytometry.",
+        },
+    ];
+    for (i, marrow) in marrows.iter().enumerate() {
+        let start = day(marrow.days_ago);
+        let order = Order::parse(&OrderInput {
+            indication: marrow.indication,
+            sampling: "aspirate-trephine",
+            urgency: if i == 0 { "urgent" } else { "routine" },
+            clinical_details: "Synthetic demo patient followed over time.",
+            ..OrderInput::default()
+        })?;
+        let case = store.place_order(pid, &order, Stamp { by: staff.clinician, at: start }).await?;
+        walk(store, staff, case, &order, Stage::Reported, start, 10 + i, Some(marrow))
+            .await
+            .with_context(|| format!("demo serial marrow {i}"))?;
+    }
+    let milestones = [
+        (419, "treatment-start", "Induction chemotherapy (7+3)"),
+        (360, "treatment-cycle", "Consolidation, cycle 1"),
+        (309, "transplant", "Allogeneic transplant, matched unrelated donor"),
+    ];
+    for (days_ago, kind, description) in milestones {
+        let on = Date::of(day(days_ago)).to_string();
+        let m = Milestone::parse(&on, kind, description, today)?;
+        store.add_milestone(pid, &m, Stamp { by: staff.clinician, at: day(days_ago) }).await?;
+    }
+    Ok(())
 }
 
 /// Adds `cases` synthetic cases spread evenly over every stage, for load tests.
@@ -171,7 +301,7 @@ pub async fn seed_synthetic(store: &Store, cases: u32, now: Timestamp) -> anyhow
         })?;
         let case = store.place_order(pid, &order, Stamp { by: staff.clinician, at: start }).await?;
         let stage = STAGES[n as usize % STAGES.len()];
-        walk(store, &staff, case, &order, stage, start, n as usize).await?;
+        walk(store, &staff, case, &order, stage, start, n as usize, None).await?;
     }
     Ok(())
 }
@@ -184,6 +314,7 @@ async fn walk(
     stage: Stage,
     start: Timestamp,
     variant: usize,
+    serial: Option<&SerialMarrow>,
 ) -> anyhow::Result<()> {
     let at = |hours: i64| start.plus_seconds(hours * HOUR);
     if stage < Stage::Checked {
@@ -257,7 +388,7 @@ async fn walk(
     // A plausible 500-cell adult count; the monitoring case carries excess blasts.
     let blasts = if variant % 7 == 3 { "48" } else { "8" };
     let counts = [
-        ("blasts", blasts),
+        ("blasts", serial.map_or(blasts, |m| m.blasts)),
         ("promyelocytes", "18"),
         ("myelocytes", "52"),
         ("metamyelocytes", "40"),
@@ -275,7 +406,19 @@ async fn walk(
         ("smudge", "11"),
         ("macrophages", "2"),
     ];
-    let differential = Differential::parse(counts)?;
+    // A serial marrow keeps about 500 cells: the other classes shrink as the blasts grow.
+    let scaled: Vec<(&str, String)> = counts
+        .iter()
+        .map(|&(class, n)| match serial {
+            Some(m) if class != "blasts" && class != "smudge" && class != "macrophages" => {
+                let blasts: u32 = m.blasts.parse().unwrap_or(0);
+                let n: u32 = n.parse().unwrap_or(0);
+                (class, (n * 500u32.saturating_sub(blasts) / 492).to_string())
+            }
+            _ => (class, n.to_owned()),
+        })
+        .collect();
+    let differential = Differential::parse(scaled.iter().map(|(c, n)| (*c, n.as_str())))?;
     store
         .record_differential(case, &differential, Stamp { by: staff.technologist, at: at(28) })
         .await?;
@@ -284,7 +427,7 @@ async fn walk(
         trail_cellularity: "normocellular",
         particle_cellularity: "normocellular",
         haemodilution: if variant % 5 == 2 { "marked" } else { "mild" },
-        megakaryocytes: "normal",
+        megakaryocytes: serial.map_or("normal", |m| m.megakaryocytes),
         iron_stain: "2",
         ring_sideroblasts: "",
         particles_examined_for_iron: "9",
@@ -293,7 +436,7 @@ async fn walk(
     store.record_aspirate(case, &aspirate, Stamp { by: staff.technologist, at: at(29) }).await?;
     let content = ReportContent::parse(&ReportInput {
         adequacy: "adequate",
-        cellularity: "normocellular",
+        cellularity: serial.map_or("normocellular", |m| m.cellularity),
         erythropoiesis: "Normoblastic with full maturation; no dysplasia.",
         granulopoiesis: "Full maturation; no dysplasia.",
         megakaryopoiesis: "Present in normal numbers with normal morphology.",
@@ -302,7 +445,9 @@ async fn walk(
         granulomas: "not-seen",
         organisms: "not-seen",
         haemophagocytosis: "not-seen",
-        interpretation: if variant % 7 == 3 {
+        interpretation: if let Some(m) = serial {
+            m.interpretation
+        } else if variant % 7 == 3 {
             "Increased blasts; correlate with flow cytometry and cytogenetics."
         } else {
             "Normocellular marrow with trilineage haemopoiesis. No excess of blasts."

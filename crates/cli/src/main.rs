@@ -66,7 +66,15 @@ enum Command {
         /// by default the model that ships with Marrow.
         #[arg(long, env = "MARROW_MODEL")]
         model: Option<std::path::PathBuf>,
+        /// Receive blood counts as HL7 v2 ORU^R01 over MLLP on this address (e.g.
+        /// 0.0.0.0:2575); each message is acknowledged, and one that cannot be stored is held
+        /// for review with an AE acknowledgement saying why.
+        #[arg(long, env = "MARROW_HL7_LISTEN")]
+        hl7_listen: Option<String>,
     },
+    /// Import blood counts from a file.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Create the database if needed and apply pending migrations.
     Migrate,
     /// Manage staff users.
@@ -129,6 +137,25 @@ enum Command {
     SeedSynthetic {
         #[arg(long, default_value_t = 10_000)]
         cases: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// A file of HL7 v2 ORU^R01 messages (plain or MLLP-framed). Each message is stored or,
+    /// when it cannot be, held for review; one line per message says which.
+    Hl7 {
+        /// The file.
+        file: std::path::PathBuf,
+    },
+    /// A CSV file with the header `mrn,taken_at,analyte,value,unit`, one value per row. All or
+    /// nothing: the first bad row is named and nothing is stored.
+    Counts {
+        /// The file.
+        file: std::path::PathBuf,
+        /// The username the import is recorded under.
+        #[arg(long = "as")]
+        user: String,
     },
 }
 
@@ -246,7 +273,15 @@ async fn open(db: &DatabaseArg, mode: OpenMode) -> anyhow::Result<Store> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, demo, secure_cookies, hl7_destination, hl7_facility, model } => {
+        Command::Serve {
+            listen,
+            demo,
+            secure_cookies,
+            hl7_destination,
+            hl7_facility,
+            model,
+            hl7_listen,
+        } => {
             let hl7 = hl7_destination.map(|d| marrow_server::hl7::Hl7Config {
                 sending_facility: hl7_facility,
                 ..marrow_server::hl7::Hl7Config::to(&d)
@@ -257,8 +292,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .with_context(|| format!("--model {}", path.display()))?;
             }
             let config = Config { secure_cookies, hl7, model, ..Config::default() };
-            serve(&cli.db, &listen, demo, config).await
+            serve(&cli.db, &listen, demo, config, hl7_listen.as_deref()).await
         }
+        Command::Import(command) => import(&cli.db, command).await,
         Command::Export(command) => export(&cli.db, command).await,
         Command::Analyze { files, cells, model, um_per_px } => {
             analyze(&files, cells, model.as_deref(), um_per_px)
@@ -367,7 +403,13 @@ fn read_new_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
-async fn serve(db: &DatabaseArg, listen: &str, demo: bool, config: Config) -> anyhow::Result<()> {
+async fn serve(
+    db: &DatabaseArg,
+    listen: &str,
+    demo: bool,
+    config: Config,
+    hl7_listen: Option<&str>,
+) -> anyhow::Result<()> {
     let addr: SocketAddr = listen
         .parse()
         .map_err(|_| anyhow!("--listen {listen:?} is not an address such as 127.0.0.1:8080"))?;
@@ -391,7 +433,14 @@ async fn serve(db: &DatabaseArg, listen: &str, demo: bool, config: Config) -> an
     if let Some(hl7) = &config.hl7 {
         tracing::info!(destination = %hl7.destination, "sending signed reports as HL7 v2");
     }
-    let app = marrow_server::app(AppState::new(store.clone(), config));
+    let state = AppState::new(store.clone(), config);
+    if let Some(at) = hl7_listen {
+        let bound = marrow_server::intake::listen(state.clone(), at)
+            .await
+            .with_context(|| format!("--hl7-listen: cannot listen on {at}"))?;
+        tracing::info!(address = %bound, "receiving blood counts as HL7 v2 over MLLP");
+    }
+    let app = marrow_server::app(state);
     tracing::info!("Marrow is listening on http://{addr}");
     marrow_server::serve(listener, app, shutdown_signal()).await.context("the server stopped")?;
     store.close().await;
@@ -633,6 +682,53 @@ async fn export(db: &DatabaseArg, command: ExportCommand) -> anyhow::Result<()> 
             let bundle =
                 marrow_server::fhir_bundle(&record, version, marrow_server::FhirLayout::Pretty)?;
             writeln!(out, "{bundle}")?;
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn import(db: &DatabaseArg, command: ImportCommand) -> anyhow::Result<()> {
+    let store = open(db, OpenMode::MustExist).await?;
+    let now = SystemClock.now();
+    let read = |file: &std::path::Path| {
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+    };
+    match command {
+        ImportCommand::Hl7 { file } => {
+            let text = read(&file)?;
+            let messages = marrow_server::intake::split_batch(&text);
+            if messages.is_empty() {
+                bail!("{}: no HL7 message (MSH segment) found", file.display());
+            }
+            let (mut stored, mut held) = (0, 0);
+            for (i, message) in messages.iter().enumerate() {
+                use marrow_server::intake::Hl7Outcome;
+                match marrow_server::intake::receive_hl7(&store, message, "hl7-file", now).await? {
+                    Hl7Outcome::Stored { count_id } => {
+                        stored += 1;
+                        println!("message {}: stored as blood count {count_id}", i + 1);
+                    }
+                    Hl7Outcome::AlreadyStored { count_id } => {
+                        println!("message {}: already stored as blood count {count_id}", i + 1);
+                    }
+                    Hl7Outcome::Held { held_id, error } => {
+                        held += 1;
+                        println!("message {}: held for review as #{held_id}: {error}", i + 1);
+                    }
+                }
+            }
+            println!("{stored} stored, {held} held for review");
+        }
+        ImportCommand::Counts { file, user } => {
+            let text = read(&file)?;
+            let Some((user, _)) = store.user_for_login(&user).await? else {
+                bail!("--as: there is no user {user:?}");
+            };
+            let stored = marrow_server::intake::import_csv(&store, &text, user.id, now)
+                .await
+                .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            println!("imported {} blood count(s)", stored.len());
         }
     }
     store.close().await;

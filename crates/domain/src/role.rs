@@ -31,6 +31,9 @@ code_enum! {
         ReviewAlerts => ("review-alerts", "see check-in alerts"),
         AcknowledgeAlert => ("acknowledge-alert", "acknowledge alerts"),
         ExportReports => ("export-reports", "export every signed report in bulk"),
+        RecordBloodCount => ("record-blood-count", "enter or import blood counts"),
+        RecordMilestone => ("record-milestone", "record treatment milestones"),
+        ReviewHeldMessages => ("review-held-messages", "review incoming results held for review"),
     }
 }
 
@@ -58,6 +61,13 @@ impl Role {
             // Bulk export hands every patient's reports to another system: the laboratory
             // that signs them releases them (one case at a time is ViewClinicalRecords).
             ExportReports => self == Pathologist,
+            // Counts come from the ward (clinicians, nurses, proceduralists checking bloods
+            // before a procedure) and from the laboratory that measured them.
+            RecordBloodCount => matches!(self, Clinician | Proceduralist | Nurse | Technologist),
+            // Treatment and transplant dates belong to the treating haematologist/oncologist.
+            RecordMilestone => self == Clinician,
+            // Refused results are an interface problem the laboratory resolves.
+            ReviewHeldMessages => matches!(self, Technologist | Pathologist),
         }
     }
 

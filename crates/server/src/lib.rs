@@ -22,9 +22,12 @@ pub mod events;
 mod forms;
 pub mod hl7;
 mod imaging;
+pub mod intake;
 pub(crate) mod pages;
 mod report;
 mod settings;
+mod timeline;
+mod charts;
 mod views;
 
 use std::future::Future;

@@ -384,6 +384,48 @@ pub async fn case_at(
     (patient, case)
 }
 
+/// The [`NORMAL_MARROW`] differential with `blasts` blasts and `plasma_cells` plasma cells
+/// in place of its own (the other classes unchanged), for serial marrows that differ.
+pub fn differential_with(blasts: u32, plasma_cells: u32) -> Differential {
+    let (blasts, plasma) = (blasts.to_string(), plasma_cells.to_string());
+    Differential::parse(NORMAL_MARROW.iter().map(|&(class, n)| match class {
+        "blasts" => (class, blasts.as_str()),
+        "plasma-cells" => (class, plasma.as_str()),
+        _ => (class, n),
+    }))
+    .expect("a synthetic differential is valid")
+}
+
+/// Walks a new case of `patient` to a signed report with `differential`, every step stamped
+/// at `at` (an hour apart), so serial marrows can be placed in time. Returns the case.
+pub async fn signed_marrow(
+    store: &Store,
+    staff: &Staff,
+    patient: PatientId,
+    at: Timestamp,
+    differential: &Differential,
+) -> CaseId {
+    let step = |hours: i64, by: UserId| Stamp { by, at: at.plus_seconds(hours * 3600) };
+    let case = store.place_order(patient, &order(), step(0, staff.clinician)).await.expect("order");
+    store
+        .record_safety_check(case, &safety_facts(at.plus_seconds(3600)), step(1, staff.nurse))
+        .await
+        .expect("safety check");
+    store
+        .record_procedure(case, &procedure_note(at.plus_seconds(2 * 3600)), step(2, staff.proceduralist))
+        .await
+        .expect("procedure");
+    store.receive_specimens(case, step(3, staff.technologist)).await.expect("receive");
+    store.record_differential(case, differential, step(4, staff.technologist)).await.expect("count");
+    store.record_aspirate(case, &aspirate(), step(4, staff.technologist)).await.expect("aspirate");
+    store
+        .save_report_draft(case, &report_content(), 0, step(5, staff.pathologist))
+        .await
+        .expect("draft");
+    store.sign_report(case, None, step(6, staff.pathologist)).await.expect("sign");
+    case
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ mod dto;
 mod exports;
 mod handlers;
 mod json;
+mod timeline;
 
 pub(crate) use json::{JsonBody, QueryParams};
 
@@ -31,6 +32,8 @@ use crate::AppState;
         counts::start_count, counts::get_count, counts::post_events, counts::list_events, counts::finish_count,
         counts::upload_image, counts::list_cells, counts::decide_cell,
         exports::case_fhir, exports::case_hl7, exports::bulk_export, exports::outbox,
+        timeline::get_timeline, timeline::list_blood_counts, timeline::add_blood_count,
+        timeline::import_blood_counts, timeline::add_milestone, timeline::held_messages,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
@@ -39,6 +42,7 @@ use crate::AppState;
         (name = "cases", description = "One BMA episode, step by step"),
         (name = "reports", description = "Drafts, sign-out and amendments"),
         (name = "counter", description = "The keyboard differential counter: every key press an event"),
+        (name = "timeline", description = "Blood counts, milestones and a patient's marrows over time"),
         (name = "exports", description = "Signed reports as FHIR R4 and HL7 v2.5.1; the HL7 outbox"),
     )
 )]
@@ -60,6 +64,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me", get(handlers::me))
         .route("/api/v1/patients", get(handlers::list_patients).post(handlers::create_patient))
         .route("/api/v1/patients/{id}", get(handlers::get_patient))
+        .route("/api/v1/patients/{id}/timeline", get(timeline::get_timeline))
+        .route(
+            "/api/v1/patients/{id}/blood-counts",
+            get(timeline::list_blood_counts).post(timeline::add_blood_count),
+        )
+        .route("/api/v1/patients/{id}/milestones", post(timeline::add_milestone))
+        .route("/api/v1/blood-counts/import", post(timeline::import_blood_counts))
+        .route("/api/v1/interfaces/held", get(timeline::held_messages))
         .route("/api/v1/cases", get(handlers::list_cases).post(handlers::place_order))
         .route("/api/v1/cases/{id}", get(handlers::get_case))
         .route("/api/v1/cases/{id}/safety-check", put(handlers::record_safety_check))

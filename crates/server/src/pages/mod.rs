@@ -14,6 +14,7 @@ mod lab;
 mod patients;
 mod session;
 mod steps;
+mod timeline;
 
 use askama::Template;
 use axum::Router;
@@ -36,6 +37,13 @@ pub fn router() -> Router<AppState> {
         .route("/patients/{id}", get(patients::show))
         .route("/patients/{id}/orders/new", get(patients::order_form))
         .route("/patients/{id}/orders", post(patients::place_order))
+        .route("/patients/{id}/timeline", get(timeline::show))
+        .route("/patients/{id}/milestones", post(timeline::add_milestone))
+        .route("/patients/{id}/blood-counts/new", get(timeline::count_form))
+        .route("/patients/{id}/blood-counts", post(timeline::count_save))
+        .route("/blood-counts/import", get(timeline::import_form).post(timeline::import_save))
+        .route("/interfaces/held", get(timeline::held))
+        .route("/interfaces/held/{id}/review", post(timeline::review_held))
         .route("/cases", get(cases::list))
         .route("/cases/{id}", get(cases::show))
         .route("/cases/{id}/history", get(cases::history))

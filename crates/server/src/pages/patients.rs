@@ -43,6 +43,45 @@ struct PatientPage {
     patient: PatientBanner,
     cases: Vec<CaseRow>,
     can_order: bool,
+    can_count: bool,
+    latest: Option<LatestCount>,
+}
+
+/// The latest blood count as the patient and order pages show it.
+pub(crate) struct LatestCount {
+    pub date: String,
+    /// (analyte, value, unit, "low"/"high"/"", range)
+    pub values: Vec<(&'static str, String, &'static str, &'static str, String)>,
+    /// The abnormal lineages, as an order's indication codes them.
+    pub lineages: Vec<LineageAbnormality>,
+}
+
+impl LatestCount {
+    pub(crate) fn of(record: &marrow_store::BloodCountRecord, patient: &Patient) -> Self {
+        let values = record
+            .count
+            .interpret(patient.sex, patient.date_of_birth)
+            .iter()
+            .map(|i| {
+                (
+                    i.measured.analyte.label(),
+                    i.measured.value.to_string(),
+                    i.measured.analyte.unit().label(),
+                    i.flag.label(),
+                    i.range.map(|r| r.to_string()).unwrap_or_default(),
+                )
+            })
+            .collect();
+        Self {
+            date: record.count.taken_at.to_rfc3339().replace('T', " ").replace(":00Z", ""),
+            values,
+            lineages: record.count.abnormal_lineages(patient.sex, patient.date_of_birth),
+        }
+    }
+
+    pub(crate) fn lineage_text(&self) -> String {
+        self.lineages.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    }
 }
 
 #[derive(Template)]
@@ -55,6 +94,7 @@ struct OrderFormPage {
     lineages: Vec<(String, String)>,
     samplings: &'static [Sampling],
     urgencies: &'static [Urgency],
+    latest: Option<LatestCount>,
 }
 
 pub async fn list(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
@@ -121,16 +161,25 @@ pub async fn show(
     let id = PatientId(path_id(&id, "patient")?);
     let record = state.store.patient(id).await?;
     let cases = state.store.cases_of_patient(id).await?.iter().map(CaseRow::of).collect();
+    let latest = state.store.latest_blood_count(id, None).await?;
     page(&PatientPage {
         nav: Nav::of(&staff),
         patient: PatientBanner::of(&record, Date::of(state.clock.now())),
         cases,
         can_order: staff.role().may(Action::PlaceOrder),
+        can_count: staff.role().may(Action::RecordBloodCount),
+        latest: latest.as_ref().map(|c| LatestCount::of(c, &record.patient)),
     })
 }
 
-fn order_page(staff: &Staff, patient: PatientBanner, form: FormState) -> OrderFormPage {
+fn order_page(
+    staff: &Staff,
+    patient: PatientBanner,
+    form: FormState,
+    latest: Option<LatestCount>,
+) -> OrderFormPage {
     OrderFormPage {
+        latest,
         nav: Nav::of(staff),
         patient,
         form,
@@ -151,8 +200,21 @@ pub async fn order_form(
     let mut values = FormValues::default();
     values.set("sampling", Sampling::AspirateOnly.code());
     values.set("urgency", Urgency::Routine.code());
+    let latest = state
+        .store
+        .latest_blood_count(record.id, None)
+        .await?
+        .map(|c| LatestCount::of(&c, &record.patient));
+    // The latest count's abnormal lineages pre-fill the indication; the clinician can change
+    // both before placing the order.
+    if let Some(latest) = latest.as_ref().filter(|l| !l.lineages.is_empty()) {
+        values.set("indication", IndicationKind::AbnormalBloodCounts.code());
+        for lineage in &latest.lineages {
+            values.push("lineages", lineage.code());
+        }
+    }
     let banner = PatientBanner::of(&record, Date::of(state.clock.now()));
-    page(&order_page(&staff, banner, FormState::new(values)))
+    page(&order_page(&staff, banner, FormState::new(values), latest))
 }
 
 pub async fn place_order(
@@ -182,9 +244,14 @@ pub async fn place_order(
         }
         Err(e) => {
             let banner = PatientBanner::of(&record, Date::of(now));
+            let latest = state
+                .store
+                .latest_blood_count(record.id, None)
+                .await?
+                .map(|c| LatestCount::of(&c, &record.patient));
             page_with(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &order_page(&staff, banner, FormState::with_error(form, e)),
+                &order_page(&staff, banner, FormState::with_error(form, e), latest),
             )
         }
     }

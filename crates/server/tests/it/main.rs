@@ -17,6 +17,7 @@ mod report_snapshot;
 mod safety;
 mod signed;
 mod story;
+mod timeline;
 mod validation;
 
 use marrow_testkit::{TestApp, TestDb, spawn_app};
