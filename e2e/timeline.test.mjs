@@ -18,14 +18,14 @@ after(async () => {
 
 /// The points of one chart: [{key, value, lower, upper, x}] in document order.
 async function points(page, chart) {
-  return page.locator(`#${chart} [data-key]`).evaluateAll((nodes) =>
+  return page.locator(`#${chart} path.point`).evaluateAll((nodes) =>
     nodes.map((n) => ({
       key: n.getAttribute("data-key"),
       at: n.getAttribute("data-at"),
       value: Number(n.getAttribute("data-value")),
       lower: n.hasAttribute("data-lower") ? Number(n.getAttribute("data-lower")) : null,
       upper: n.hasAttribute("data-upper") ? Number(n.getAttribute("data-upper")) : null,
-      x: n.getBBox().x + n.getBBox().width / 2,
+      x: n.getBoundingClientRect().x + n.getBoundingClientRect().width / 2,
     })),
   );
 }

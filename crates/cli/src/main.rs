@@ -679,8 +679,13 @@ async fn export(db: &DatabaseArg, command: ExportCommand) -> anyhow::Result<()> 
         }
         ExportCommand::Fhir { case, version } => {
             let record = store.case(marrow_domain::ids::CaseId(case)).await?;
-            let bundle =
-                marrow_server::fhir_bundle(&record, version, marrow_server::FhirLayout::Pretty)?;
+            let count = marrow_server::blood_count_before(&store, &record).await?;
+            let bundle = marrow_server::fhir_bundle(
+                &record,
+                version,
+                marrow_server::FhirLayout::Pretty,
+                count,
+            )?;
             writeln!(out, "{bundle}")?;
         }
     }

@@ -7,7 +7,7 @@ use marrow_domain::blood_count::{AgeBand, Analyte, reference_range};
 use marrow_domain::monitoring::{CR_MARROW_BLASTS, CR_NEUTROPHILS, CR_PLATELETS};
 use marrow_domain::reference::ReferenceTable;
 use marrow_domain::time::{Date, Timestamp};
-use marrow_interop::chart::{Chart, Marker, Point, ReferenceLine, Series, render};
+use marrow_interop::chart::{Chart, MilestoneLine, Point, ReferenceLine, Series, render};
 
 use crate::timeline::{Timeline, noon};
 
@@ -19,10 +19,10 @@ const IMWG_PLASMA_CELLS: f64 = 10.0;
 /// The six charts of a timeline, as SVG text, in page order.
 pub fn timeline_charts(t: &Timeline) -> Vec<String> {
     let (from, to) = t.span().unwrap_or((Timestamp::from_unix(0), Timestamp::from_unix(86_400)));
-    let markers: Vec<Marker> = t
+    let markers: Vec<MilestoneLine> = t
         .milestones
         .iter()
-        .map(|m| Marker { at: noon(m.milestone.on), label: m.milestone.kind.label().to_owned() })
+        .map(|m| MilestoneLine { at: noon(m.milestone.on), label: m.milestone.kind.label().to_owned() })
         .collect();
     let chart = |id: &str, title: &str, unit: &str, series, lines| Chart {
         id: id.to_owned(),
@@ -30,7 +30,7 @@ pub fn timeline_charts(t: &Timeline) -> Vec<String> {
         unit: unit.to_owned(),
         series,
         reference_lines: lines,
-        markers: markers.clone(),
+        milestones: markers.clone(),
         from,
         to,
         y_min: Some(0.0),

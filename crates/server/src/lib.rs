@@ -44,7 +44,7 @@ pub use api::ApiDoc;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::AppError;
 pub use marrow_interop::fhir::Layout as FhirLayout;
-pub use report::{fhir_bundle, signed_or_refuse as report_for_export};
+pub use report::{blood_count_before, fhir_bundle, signed_or_refuse as report_for_export};
 
 /// Settings the server runs with, loaded once at start and passed down.
 #[derive(Debug, Clone)]

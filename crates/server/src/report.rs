@@ -2,6 +2,7 @@
 //! page, the plain text, the PDF, the FHIR bundle and the HL7 message all start here, so they
 //! state the same content.
 
+use marrow_domain::blood_count::BloodCount;
 use marrow_domain::reference::ReferenceTable;
 use marrow_interop::{SignedReport, SpecimenLine};
 use marrow_store::{CaseRecord, ReportVersion};
@@ -14,6 +15,19 @@ pub struct ReportParts {
     pub specimens: Vec<SpecimenLine>,
     /// The reference table the results are compared with.
     pub reference: ReferenceTable,
+    /// The patient's latest blood count taken before the marrow, when the caller loaded it
+    /// ([`blood_count_before`]); the FHIR bundle carries it as Observations.
+    pub blood_count: Option<BloodCount>,
+}
+
+/// The patient's latest blood count taken at or before the marrow (the procedure, or the order
+/// when no procedure is recorded): the count the report is read with.
+pub async fn blood_count_before(
+    store: &marrow_store::Store,
+    record: &CaseRecord,
+) -> Result<Option<BloodCount>, marrow_store::StoreError> {
+    let cutoff = record.procedure.as_ref().map_or(record.order.at, |p| p.value.performed_at);
+    Ok(store.latest_blood_count(record.patient.id, Some(cutoff)).await?.map(|c| c.count))
 }
 
 impl ReportParts {
@@ -30,7 +44,14 @@ impl ReportParts {
                 })
                 .collect(),
             reference: ReferenceTable::iowa_adult(),
+            blood_count: None,
         }
+    }
+
+    /// The same parts with the blood count read beside the report.
+    pub fn with_blood_count(mut self, count: Option<BloodCount>) -> Self {
+        self.blood_count = count;
+        self
     }
 
     /// Version `v` of `record`'s report with everything it states.
@@ -54,6 +75,7 @@ impl ReportParts {
             amendment_reason: v.amendment_reason.as_deref(),
             signed_by: &v.signed_by.display_name,
             signed_at: v.signed_at,
+            blood_count: self.blood_count.as_ref(),
         }
     }
 }
@@ -80,15 +102,16 @@ pub fn signed_or_refuse(
 }
 
 /// The FHIR R4 Bundle of a signed version (the latest when `version` is `None`) as JSON text,
-/// with the A4 PDF as the DiagnosticReport's `presentedForm`: what the API serves and the CLI
-/// prints.
+/// with the A4 PDF as the DiagnosticReport's `presentedForm` and `blood_count` (see
+/// [`blood_count_before`]) as Observations: what the API serves and the CLI prints.
 pub fn fhir_bundle(
     record: &CaseRecord,
     version: Option<i64>,
     layout: marrow_interop::fhir::Layout,
+    blood_count: Option<BloodCount>,
 ) -> Result<String, AppError> {
     let found = signed_or_refuse(record, version)?;
-    let parts = ReportParts::of(record);
+    let parts = ReportParts::of(record).with_blood_count(blood_count);
     let report = parts.report(record, found);
     let pdf =
         marrow_interop::report_pdf::render(&report, marrow_interop::report_pdf::PaperSize::A4);

@@ -58,8 +58,13 @@ pub async fn case_fhir(
     super::QueryParams(q): super::QueryParams<VersionQuery>,
 ) -> ApiResult<Response> {
     let (record, version) = signed_case(&state, &user, &id, &q).await?;
-    let json =
-        crate::report::fhir_bundle(&record, Some(version), marrow_interop::fhir::Layout::Compact)?;
+    let count = crate::report::blood_count_before(&state.store, &record).await?;
+    let json = crate::report::fhir_bundle(
+        &record,
+        Some(version),
+        marrow_interop::fhir::Layout::Compact,
+        count,
+    )?;
     Ok(([(header::CONTENT_TYPE, marrow_interop::fhir::CONTENT_TYPE)], json).into_response())
 }
 
@@ -169,7 +174,8 @@ async fn export_line(
     let record = store.case(case).await?;
     let mut line = String::new();
     if let Some(found) = record.versions.iter().find(|v| v.version == version) {
-        let parts = ReportParts::of(&record);
+        let count = crate::report::blood_count_before(store, &record).await?;
+        let parts = ReportParts::of(&record).with_blood_count(count);
         marrow_interop::fhir::write_export_line(&mut line, &parts.report(&record, found));
     }
     Ok(line)

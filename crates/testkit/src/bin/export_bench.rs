@@ -74,7 +74,7 @@ async fn main() {
     let started = Instant::now();
     let mut bytes = 0;
     for _ in 0..rounds {
-        bytes += marrow_server::fhir_bundle(&record, None, marrow_server::FhirLayout::Compact)
+        bytes += marrow_server::fhir_bundle(&record, None, marrow_server::FhirLayout::Compact, None)
             .expect("bundle")
             .len();
     }
