@@ -5,5 +5,6 @@
 mod barcode;
 mod fhir;
 mod hl7;
+mod hl7_results;
 mod report_pdf;
 mod support;
