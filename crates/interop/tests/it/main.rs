@@ -3,6 +3,7 @@
 //! exists, against that validator.
 
 mod barcode;
+mod csv_counts;
 mod fhir;
 mod hl7;
 mod hl7_results;
