@@ -3,7 +3,9 @@
 //!
 //! The resources follow the mapping in clinical reference §7.3: Patient, ServiceRequest (the
 //! order), Procedure (the note), one Specimen per labelled specimen, one Observation per result
-//! line of [`SignedReport::results`], and a DiagnosticReport that references all of them.
+//! line of [`SignedReport::results`], and a DiagnosticReport that references all of them. When
+//! the report carries the blood count taken before the marrow ([`SignedReport::blood_count`]),
+//! each of its values is an Observation too, referenced from the order's `supportingInfo`.
 //! The JSON is written straight into a `String` (no intermediate tree) and the results are
 //! computed once per Bundle: their exact 95 % limits are most of what a Bundle costs.
 //! [`bundle`] parses that text once for callers that want a [`serde_json::Value`].
@@ -42,6 +44,15 @@
 //!   and the flags shown at sign-out. The flags stay out of `conclusion`, which receivers show
 //!   as the pathologist's interpretation; they are decision support, not a diagnosis, and R4's
 //!   DiagnosticReport has no `note`.
+//! - The blood count's Observations are the laboratory's results, which the marrow was asked
+//!   for on; they are not results of the marrow report, so the DiagnosticReport does not list
+//!   them and the ServiceRequest's `supportingInfo` does. Their status is always `final` (an
+//!   amendment of the marrow report does not amend a blood count), their `valueQuantity` is the
+//!   exact value in the analyte's stored unit (g/L, ×10⁹/L, %), and their range and L/H/N flag
+//!   are Marrow's for the patient's sex and age on the day ([`BloodCount::interpret`]). Ids are
+//!   `case-42-blood-count-<analyte>`.
+//!
+//!   [`BloodCount::interpret`]: marrow_domain::blood_count::BloodCount::interpret
 //! - `Annotation.text` is markdown in R4; free text is written as typed (plain text is valid
 //!   markdown), and the narrative carries it exactly.
 //!
@@ -58,6 +69,7 @@
 use std::fmt::Write as _;
 
 use base64::Engine as _;
+use marrow_domain::blood_count::{CountFlag, Interpreted, Quantity, Unit};
 use marrow_domain::ids::CaseId;
 use marrow_domain::morphology::CellClass;
 use marrow_domain::order::Urgency;
@@ -179,6 +191,9 @@ struct Ctx<'r, 'a> {
     r: &'r SignedReport<'a>,
     results: Vec<ResultLine>,
     result_ids: Vec<String>,
+    /// The blood count's values against the patient's ranges, and their resource ids.
+    blood: Vec<Interpreted>,
+    blood_ids: Vec<String>,
     specimen_ids: Vec<String>,
     /// The specimen the differential was counted on.
     counted_on: Option<usize>,
@@ -201,6 +216,15 @@ impl<'r, 'a> Ctx<'r, 'a> {
             let id = unique_id(&result_ids, &format!("case-{case}-result-{}", line.code.local));
             result_ids.push(id);
         }
+        let blood = r
+            .blood_count
+            .map_or_else(Vec::new, |count| count.interpret(r.patient.sex, r.patient.date_of_birth));
+        let mut blood_ids = Vec::with_capacity(blood.len());
+        for value in &blood {
+            let stem = format!("case-{case}-blood-count-{}", value.measured.analyte.code());
+            let id = unique_id(&blood_ids, &stem);
+            blood_ids.push(id);
+        }
         let mut specimen_ids = Vec::with_capacity(r.specimens.len());
         for s in r.specimens {
             let id = unique_id(&specimen_ids, &format!("case-{case}-specimen-{}", s.id));
@@ -217,6 +241,8 @@ impl<'r, 'a> Ctx<'r, 'a> {
             r,
             results,
             result_ids,
+            blood,
+            blood_ids,
             specimen_ids,
             counted_on,
             patient_id: format!("case-{case}-patient"),
@@ -261,6 +287,9 @@ fn write_bundle(out: &mut String, r: &SignedReport<'_>, pdf: Pdf<'_>, layout: La
             }
             for i in 0..c.results.len() {
                 observation(w, &c, i);
+            }
+            for i in 0..c.blood.len() {
+                blood_observation(w, &c, i);
             }
         });
     });
@@ -323,6 +352,15 @@ fn service_request(w: &mut Json<'_>, c: &Ctx<'_, '_>) {
         w.key("authoredOn").str(&r.ordered_at.to_rfc3339());
         display_reference(w, "requester", r.ordered_by);
         w.key("reasonCode").array(|w| w.object(|w| w.text("text", &order.indication.to_string())));
+        if !c.blood_ids.is_empty() {
+            // The blood count is what the marrow was asked for on, not a result of it: the
+            // order's supporting information (R4 has no DiagnosticReport.supportingInfo).
+            w.key("supportingInfo").array(|w| {
+                for id in &c.blood_ids {
+                    w.object(|w| w.key("reference").str_parts(&["Observation/", id]));
+                }
+            });
+        }
         if let Some(details) = &order.clinical_details {
             w.key("note").array(|w| w.object(|w| w.text("text", details)));
         }
@@ -501,6 +539,65 @@ fn observation(w: &mut Json<'_>, c: &Ctx<'_, '_>, i: usize) {
                 });
             });
         }
+    });
+}
+
+/// One value of the blood count before the marrow, in its analyte's stored unit, with the
+/// range and flag for this patient's sex and age on the day the blood was taken.
+fn blood_observation(w: &mut Json<'_>, c: &Ctx<'_, '_>, i: usize) {
+    let value = &c.blood[i];
+    let analyte = value.measured.analyte;
+    let unit = analyte.unit();
+    let Some(count) = c.r.blood_count else { return };
+    entry(w, "Observation", &c.blood_ids[i], |w| {
+        // The laboratory's result, untouched by amending the marrow report: always final.
+        w.key("status").str("final");
+        w.key("category").array(|w| {
+            w.object(|w| {
+                w.key("coding")
+                    .array(|w| coding(w, OBSERVATION_CATEGORY, "laboratory", "Laboratory"));
+            });
+        });
+        w.key("code").object(|w| {
+            w.key("coding").array(|w| coding(w, LOINC, analyte.loinc(), analyte.label()));
+            w.text("text", analyte.label());
+        });
+        reference(w, "subject", "Patient", &c.patient_id);
+        w.key("effectiveDateTime").str(&count.taken_at.to_rfc3339());
+        blood_quantity(w, "valueQuantity", value.measured.value, unit);
+        if let Some((code, display)) = blood_interpretation(value.flag) {
+            w.key("interpretation").array(|w| {
+                w.object(|w| w.key("coding").array(|w| coding(w, INTERPRETATION, code, display)));
+            });
+        }
+        if let Some(range) = value.range {
+            w.key("referenceRange").array(|w| {
+                w.object(|w| {
+                    blood_quantity(w, "low", range.low, unit);
+                    blood_quantity(w, "high", range.high, unit);
+                });
+            });
+        }
+    });
+}
+
+/// v3 ObservationInterpretation for a blood count flag; none without a range.
+fn blood_interpretation(flag: CountFlag) -> Option<(&'static str, &'static str)> {
+    match flag {
+        CountFlag::Low => Some(("L", "Low")),
+        CountFlag::High => Some(("H", "High")),
+        CountFlag::Normal => Some(("N", "Normal")),
+        CountFlag::NoRange => None,
+    }
+}
+
+/// A blood count quantity: the exact decimal, the unit as people write it, and its UCUM code.
+fn blood_quantity(w: &mut Json<'_>, key: &str, value: Quantity, unit: Unit) {
+    w.key(key).object(|w| {
+        w.key("value").number(&value.to_string());
+        w.key("unit").str(unit.label());
+        w.key("system").str(UCUM);
+        w.key("code").str(unit.ucum());
     });
 }
 

@@ -5,6 +5,7 @@
 //! snapshot shows the escaping.
 
 use marrow_domain::aspirate::{Aspirate, AspirateInput};
+use marrow_domain::blood_count::{Analyte, BloodCount, RawResult};
 use marrow_domain::flags::{Flag, FlagContext, report_flags};
 use marrow_domain::ids::{CaseId, SpecimenId};
 use marrow_domain::morphology::{CountingRules, Differential};
@@ -48,6 +49,10 @@ pub struct SampleCase {
     pub aspirate: Aspirate,
     /// The flags computed from all of the above.
     pub flags: Vec<Flag>,
+    /// The blood count of the morning before the order, as the laboratory sent it (haemoglobin
+    /// in g/dL, neutrophils in cells/µL, platelets in ×10³/µL): low haemoglobin, white cells,
+    /// neutrophils and platelets, blasts on the film, the rest of the differential normal.
+    pub blood_count: BloodCount,
 }
 
 fn at(raw: &str) -> Timestamp {
@@ -182,10 +187,29 @@ impl SampleCase {
             aspirate: Some(&aspirate),
             content: Some(&content),
         });
+        let ordered_at = at("2026-11-23T16:00:00Z");
+        // The count the order's clinical details quote (Hb 98 g/L, WBC 2.1, neutrophils 0.8,
+        // platelets 64), with the rest of the differential.
+        let blood_count = BloodCount::parse(
+            at("2026-11-23T08:30:00Z"),
+            &[
+                RawResult { analyte: Analyte::Haemoglobin, value: "9.8", unit: "g/dL" },
+                RawResult { analyte: Analyte::WhiteCells, value: "2.1", unit: "10*9/L" },
+                RawResult { analyte: Analyte::Neutrophils, value: "800", unit: "/uL" },
+                RawResult { analyte: Analyte::Lymphocytes, value: "1.0", unit: "10*9/L" },
+                RawResult { analyte: Analyte::Monocytes, value: "0.2", unit: "10*9/L" },
+                RawResult { analyte: Analyte::Eosinophils, value: "0.05", unit: "10*9/L" },
+                RawResult { analyte: Analyte::Basophils, value: "0.02", unit: "10*9/L" },
+                RawResult { analyte: Analyte::Platelets, value: "64", unit: "10*3/uL" },
+                RawResult { analyte: Analyte::Blasts, value: "2", unit: "%" },
+            ],
+            ordered_at,
+        )
+        .expect("sample blood count");
         Self {
             patient,
             order,
-            ordered_at: at("2026-11-23T16:00:00Z"),
+            ordered_at,
             procedure,
             specimens,
             content,
@@ -195,6 +219,7 @@ impl SampleCase {
             reference,
             aspirate,
             flags,
+            blood_count,
         }
     }
 
@@ -221,6 +246,7 @@ impl SampleCase {
             amendment_reason: amended.then_some("Trephine result added."),
             signed_by: "Dr Sample Pathologist",
             signed_at: if amended { at("2026-11-24T16:30:00Z") } else { at(SIGNED_AT) },
+            blood_count: Some(&self.blood_count),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the PDF, the FHIR bundle and the HL7 message all say the same thing.
 
 use marrow_domain::aspirate::Aspirate;
+use marrow_domain::blood_count::BloodCount;
 use marrow_domain::flags::Flag;
 use marrow_domain::ids::{CaseId, SpecimenId};
 use marrow_domain::morphology::{CountingRules, Differential};
@@ -64,6 +65,8 @@ pub struct SignedReport<'a> {
     pub signed_by: &'a str,
     /// When.
     pub signed_at: Timestamp,
+    /// The patient's latest blood count taken before the marrow, if any.
+    pub blood_count: Option<&'a BloodCount>,
 }
 
 impl SignedReport<'_> {

@@ -216,6 +216,13 @@ pub fn ack_code(msg: &str) -> Option<AckCode> {
 /// Fields the original lacks (or all of them, if it is not a message) are left empty, so a
 /// receiver can still answer `AR` to something it cannot read.
 pub fn ack_for(message: &str, code: AckCode, control_id: &str, at: Timestamp) -> String {
+    let (msh, original_id) = ack_header(message, control_id, at);
+    format!("{msh}\rMSA|{}|{original_id}\r", code.code())
+}
+
+/// The MSH segment of an ACK for `message` (without its `\r`) and the original MSH-10, escaped,
+/// for MSA-2; shared by [`ack_for`] and [`ack_with_error`](super::ack_with_error).
+pub(super) fn ack_header(message: &str, control_id: &str, at: Timestamp) -> (String, String) {
     let parsed = parse(message).ok();
     let msh = parsed.as_ref().and_then(|m| m.segment("MSH"));
     // One field of the original MSH, re-encoded with the standard delimiters.
@@ -242,7 +249,7 @@ pub fn ack_for(message: &str, code: AckCode, control_id: &str, at: Timestamp) ->
         copy(11),
         escape(version),
     ];
-    format!("{}\rMSA|{}|{}\r", msh_fields.join("|"), code.code(), escape(original_id))
+    (msh_fields.join("|"), escape(original_id))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! HL7 v2.5.1 for the signed report: an ORU^R01 message per signed version, a reader for
-//! round-trips and acknowledgements, and MLLP framing.
+//! round-trips and acknowledgements, and MLLP framing; and, inbound, blood counts from the
+//! laboratory.
 //!
 //! Everything here is pure. The envelope (applications, facilities, message control ID and
 //! creation time) is passed in, because this crate never reads the clock or makes up IDs; the
@@ -13,6 +14,10 @@
 //!   [`Repetition`], unescaped.
 //! - [`mllp_frame`] and [`MllpDecoder`] wrap and unwrap messages for a TCP stream; [`ack_code`]
 //!   reads an acknowledgement and [`ack_for`] writes one.
+//! - Inbound (`results` module): [`blood_count_from_oru`] reads the blood count a laboratory
+//!   sends as ORU^R01, all or nothing, refusing with an [`IntakeError`] that names the segment
+//!   and field; [`ack_with_error`] answers a refused message; [`split_batch`] cuts a file or
+//!   batch of messages into single messages.
 //!
 //! # Example
 //!
@@ -43,11 +48,13 @@ mod escape;
 mod mllp;
 mod oru;
 mod parse;
+mod results;
 
 pub use escape::{escape, escape_text, unescape};
 pub use mllp::{AckCode, MllpDecoder, ack_code, ack_for, mllp_frame};
 pub use oru::{Envelope, LOCAL_CODING_SYSTEM, ProcessingId, oru_r01};
 pub use parse::{Field, Message, Repetition, Segment, parse};
+pub use results::{IncomingCount, IntakeError, ack_with_error, blood_count_from_oru, split_batch};
 
 /// Why an HL7 message or MLLP frame could not be read.
 ///

@@ -28,6 +28,21 @@ fn the_one<'v>(bundle: &'v Value, ty: &str) -> &'v Value {
     found[0]
 }
 
+/// The Observations the DiagnosticReport lists as its results (the marrow's), and the others
+/// (the blood count before it).
+fn marrow_and_blood(bundle: &Value) -> (Vec<&Value>, Vec<&Value>) {
+    let report = the_one(bundle, "DiagnosticReport");
+    let results: Vec<String> = report["result"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["reference"].as_str().expect("reference").to_owned())
+        .collect();
+    resources(bundle, "Observation")
+        .into_iter()
+        .partition(|o| results.contains(&format!("Observation/{}", o["id"].as_str().expect("id"))))
+}
+
 fn observation<'v>(bundle: &'v Value, local: &str) -> &'v Value {
     resources(bundle, "Observation")
         .into_iter()
@@ -55,10 +70,14 @@ fn fhir_resources_accepts_both_versions_and_the_bulk_export() {
     let Some(python) = support::python_with("fhir.resources") else { return };
     let sample = SampleCase::new();
     for (version, latest) in [(1, 1), (1, 2), (2, 2)] {
-        let json = fhir::bundle_json(&sample.report(version, latest), FAKE_PDF, Layout::Compact);
+        let report = sample.report(version, latest);
+        let json = fhir::bundle_json(&report, FAKE_PDF, Layout::Compact);
         let summary = support::validate(&python, "fhir_validate.py", json.as_bytes());
         assert!(summary.starts_with("json: 1 valid FHIR R4 Bundle(s)"), "{summary}");
-        assert!(summary.contains("Observation 20"), "{summary}");
+        // The marrow's results and one Observation per value of the blood count before it.
+        let observations = report.results().len() + sample.blood_count.results().len();
+        assert!(observations > report.results().len());
+        assert!(summary.contains(&format!("Observation {observations},")), "{summary}");
     }
     let mut ndjson = String::new();
     fhir::write_export_line(&mut ndjson, &sample.report(1, 2));
@@ -80,6 +99,17 @@ fn the_validator_refuses_a_dangling_reference_and_an_unconfirmed_loinc() {
             "reference 'Patient/nobody' is not in the Bundle",
         ),
         (good.replacen("\"11138-5\"", "\"26446-5\"", 1), "LOINC '26446-5' is not confirmed"),
+        // A marrow code on a blood count, and a blood count nothing refers to.
+        (good.replacen("\"718-7\"", "\"11138-5\"", 1), "LOINC '11138-5' is not a blood count code"),
+        (
+            good.replacen(
+                "{\"reference\":\"Observation/case-42-blood-count-platelets\"}",
+                "{\"reference\":\"Observation/case-42-blood-count-platelets-gone\"}",
+                1,
+            ),
+            "neither results of the report nor supporting information of the order: \
+             ['Observation/case-42-blood-count-platelets']",
+        ),
     ] {
         assert_ne!(broken, good);
         let out = std::process::Command::new(&python)
@@ -114,8 +144,13 @@ fn only_loinc_codes_confirmed_in_the_clinical_reference_are_used() {
     let sample = SampleCase::new();
     let bundle = fhir::bundle(&sample.report(2, 2), FAKE_PDF);
     let text = bundle.to_string();
+    let (_, blood) = marrow_and_blood(&bundle);
     let mut seen = 0;
     for resource in bundle["entry"].as_array().unwrap().iter().map(|e| &e["resource"]) {
+        // The blood count's codes are the domain's blood codes, checked on their own below.
+        if blood.contains(&resource) {
+            continue;
+        }
         let Some(codings) = resource["code"]["coding"].as_array() else { continue };
         for c in codings.iter().filter(|c| c["system"] == "http://loinc.org") {
             let pair = (c["code"].as_str().unwrap(), c["display"].as_str().unwrap());
@@ -125,7 +160,11 @@ fn only_loinc_codes_confirmed_in_the_clinical_reference_are_used() {
     }
     // The report, M:E, cells counted, basophils, lymphocytes, mast cells, erythroid group.
     assert_eq!(seen, 7, "{text}");
-    assert_eq!(text.matches("\"http://loinc.org\"").count(), seen, "LOINC only in codes");
+    assert_eq!(
+        text.matches("\"http://loinc.org\"").count(),
+        seen + blood.len(),
+        "LOINC only in codes, one per blood count value"
+    );
 }
 
 #[test]
@@ -139,9 +178,14 @@ fn the_report_references_every_observation_specimen_and_the_order() {
         .iter()
         .map(|r| r["reference"].as_str().unwrap())
         .collect();
-    let observations = resources(&bundle, "Observation");
+    let (observations, blood) = marrow_and_blood(&bundle);
     assert_eq!(observations.len(), sample.report(1, 1).results().len());
     assert_eq!(results.len(), observations.len());
+    assert_eq!(
+        observations.len() + blood.len(),
+        resources(&bundle, "Observation").len(),
+        "every Observation is either"
+    );
     for o in &observations {
         let reference = format!("Observation/{}", o["id"].as_str().unwrap());
         assert!(results.contains(&reference.as_str()), "{reference} is not a result");
@@ -197,8 +241,14 @@ fn an_amended_version_is_amended_throughout() {
         narrative.contains("<p><b>Amended report:</b> Trephine result added.</p>"),
         "{narrative}"
     );
-    for o in resources(&bundle, "Observation") {
+    let (marrow, blood) = marrow_and_blood(&bundle);
+    for o in marrow {
         assert_eq!(o["status"], "amended", "{}", o["id"]);
+    }
+    // The blood count is the laboratory's result; amending the marrow report leaves it final.
+    assert!(!blood.is_empty());
+    for o in blood {
+        assert_eq!(o["status"], "final", "{}", o["id"]);
     }
     // The same resources as version 1, so a receiver replaces rather than duplicates.
     let v1 = fhir::bundle(&sample.report(1, 2), FAKE_PDF);
@@ -426,4 +476,126 @@ fn a_ratio_without_erythroid_cells_and_a_case_without_a_note_are_still_valid_fhi
     let json = fhir::bundle_json(&report, b"", Layout::Compact);
     let summary = support::validate(&python, "fhir_validate.py", json.as_bytes());
     assert!(!summary.contains("Procedure") && summary.contains("Specimen 3"), "{summary}");
+}
+
+/// What one blood count Observation must say: analyte code, LOINC, value, unit as written and
+/// in UCUM, range, flag.
+type BloodRow = (&'static str, &'static str, &'static str, &'static str, &'static str);
+
+fn blood_observation<'v>(bundle: &'v Value, analyte: &str) -> &'v Value {
+    let id = format!("case-42-blood-count-{analyte}");
+    resources(bundle, "Observation")
+        .into_iter()
+        .find(|o| o["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("no Observation {id}"))
+}
+
+#[test]
+fn the_blood_count_before_the_marrow_is_one_observation_per_value_supporting_the_order() {
+    let sample = SampleCase::new();
+    let bundle = fhir::bundle(&sample.report(1, 1), FAKE_PDF);
+    // The sample patient is a woman of 68 on the day: adult female ranges. The laboratory sent
+    // haemoglobin in g/dL, neutrophils in cells/µL and platelets in ×10³/µL; the Observations
+    // carry the stored units.
+    let expected: [(&str, &str, &str, BloodRow); 9] = [
+        ("haemoglobin", "718-7", "98", ("g/L", "g/L", "120", "150", "L")),
+        ("white-cells", "6690-2", "2.1", ("×10⁹/L", "10*9/L", "4", "10", "L")),
+        ("neutrophils", "751-8", "0.8", ("×10⁹/L", "10*9/L", "2", "7", "L")),
+        ("lymphocytes", "731-0", "1", ("×10⁹/L", "10*9/L", "1", "3", "N")),
+        ("monocytes", "742-7", "0.2", ("×10⁹/L", "10*9/L", "0.2", "1", "N")),
+        ("eosinophils", "711-2", "0.05", ("×10⁹/L", "10*9/L", "0.02", "0.5", "N")),
+        ("basophils", "704-7", "0.02", ("×10⁹/L", "10*9/L", "0.02", "0.1", "N")),
+        ("platelets", "777-3", "64", ("×10⁹/L", "10*9/L", "150", "410", "L")),
+        ("blasts", "26446-5", "2", ("%", "%", "0", "0", "H")),
+    ];
+    let (_, blood) = marrow_and_blood(&bundle);
+    assert_eq!(blood.len(), expected.len(), "one Observation per value");
+    for (analyte, loinc_code, value, (unit, ucum, low, high, flag)) in expected {
+        let o = blood_observation(&bundle, analyte);
+        assert_eq!(o["status"], "final", "{analyte}");
+        let category = &o["category"][0]["coding"][0];
+        assert_eq!(
+            (category["system"].as_str(), category["code"].as_str()),
+            (
+                Some("http://terminology.hl7.org/CodeSystem/observation-category"),
+                Some("laboratory")
+            )
+        );
+        let code = &o["code"]["coding"];
+        assert_eq!(code.as_array().unwrap().len(), 1, "{analyte}: LOINC alone");
+        assert_eq!(code[0]["system"], "http://loinc.org");
+        assert_eq!(code[0]["code"], loinc_code, "{analyte}");
+        let label = marrow_domain::blood_count::Analyte::parse(analyte).unwrap().label();
+        assert_eq!(code[0]["display"], label, "{analyte}");
+        assert_eq!(o["subject"]["reference"], "Patient/case-42-patient");
+        assert_eq!(o["effectiveDateTime"], "2026-11-23T08:30:00Z", "when the blood was taken");
+        let quantity = &o["valueQuantity"];
+        // The text of the number: exact decimals, no float noise and no trailing zeros.
+        assert_eq!(quantity["value"].to_string(), value, "{analyte}");
+        assert_eq!(quantity["unit"], unit, "{analyte}");
+        assert_eq!(quantity["system"], "http://unitsofmeasure.org");
+        assert_eq!(quantity["code"], ucum, "{analyte}");
+        let range = &o["referenceRange"][0];
+        for (end, limit) in [("low", low), ("high", high)] {
+            assert_eq!(range[end]["value"].to_string(), limit, "{analyte} {end}");
+            assert_eq!(range[end]["code"], ucum, "{analyte} {end}: the value's unit");
+            assert_eq!(range[end]["unit"], unit, "{analyte} {end}");
+        }
+        let interpretation = &o["interpretation"][0]["coding"][0];
+        assert_eq!(
+            interpretation["system"],
+            "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+        );
+        assert_eq!(interpretation["code"], flag, "{analyte}");
+        assert!(o["specimen"].is_null() && o["basedOn"].is_null(), "{analyte}: not the marrow's");
+    }
+    // The order lists them, in analyte order; the report does not.
+    let order = the_one(&bundle, "ServiceRequest");
+    let supporting: Vec<&str> = order["supportingInfo"]
+        .as_array()
+        .expect("supportingInfo")
+        .iter()
+        .map(|r| r["reference"].as_str().unwrap())
+        .collect();
+    let ids: Vec<String> =
+        expected.iter().map(|(a, ..)| format!("Observation/case-42-blood-count-{a}")).collect();
+    assert_eq!(supporting, ids);
+    let report = the_one(&bundle, "DiagnosticReport").to_string();
+    assert!(!report.contains("blood-count"), "not a result of the marrow report");
+}
+
+#[test]
+fn a_childs_blood_count_uses_the_childs_ranges_and_flags_nothing_without_one() {
+    let sample = SampleCase::new();
+    let mut child = sample.patient.clone();
+    // Eight on the day the blood was taken: the 6–11-year band, which has no basophil range.
+    child.date_of_birth = marrow_domain::time::Date::parse("dob", "2018-03-01").unwrap();
+    let report = marrow_interop::SignedReport { patient: &child, ..sample.report(1, 1) };
+    let bundle = fhir::bundle(&report, FAKE_PDF);
+    let hb = blood_observation(&bundle, "haemoglobin");
+    assert_eq!(hb["referenceRange"][0]["low"]["value"].to_string(), "115");
+    assert_eq!(hb["referenceRange"][0]["high"]["value"].to_string(), "155");
+    assert_eq!(hb["interpretation"][0]["coding"][0]["code"], "L");
+    let basophils = blood_observation(&bundle, "basophils");
+    assert_eq!(basophils["valueQuantity"]["value"].to_string(), "0.02", "shown");
+    assert!(basophils["referenceRange"].is_null(), "no range for the band");
+    assert!(basophils["interpretation"].is_null(), "so no flag");
+    let Some(python) = support::python_with("fhir.resources") else { return };
+    let json = fhir::bundle_json(&report, FAKE_PDF, Layout::Compact);
+    support::validate(&python, "fhir_validate.py", json.as_bytes());
+}
+
+#[test]
+fn without_a_blood_count_the_bundle_has_only_the_marrows_observations() {
+    let sample = SampleCase::new();
+    let report = marrow_interop::SignedReport { blood_count: None, ..sample.report(1, 1) };
+    let bundle = fhir::bundle(&report, FAKE_PDF);
+    let (marrow, blood) = marrow_and_blood(&bundle);
+    assert!(blood.is_empty());
+    assert_eq!(marrow.len(), report.results().len());
+    assert!(the_one(&bundle, "ServiceRequest")["supportingInfo"].is_null());
+    assert!(!bundle.to_string().contains("blood-count"));
+    let Some(python) = support::python_with("fhir.resources") else { return };
+    let json = fhir::bundle_json(&report, FAKE_PDF, Layout::Compact);
+    support::validate(&python, "fhir_validate.py", json.as_bytes());
 }

@@ -3,7 +3,9 @@
 //! exists, against that validator.
 
 mod barcode;
+mod csv_counts;
 mod fhir;
 mod hl7;
+mod hl7_results;
 mod report_pdf;
 mod support;

@@ -10,9 +10,12 @@ check everything R4 requires, so this script also checks, itself:
   referring entry's RESTful fullUrl, as R4 Bundle resolution says);
 - the codes with required bindings that Marrow writes are in their R4 value sets;
 - LOINC codes pass the LOINC mod-10 check digit and are in the confirmed list of clinical
-  reference section 7.1;
+  reference section 7.1, except on a blood count Observation (one that is not a result of the
+  marrow report and names no marrow specimen), whose code must be one of the blood count codes
+  Marrow's domain maps (marrow_domain::blood_count::Analyte::loinc);
 - no empty strings, arrays or objects; dates are dates; base64 decodes; the narrative is XHTML;
-- the DiagnosticReport lists every Observation of the Bundle as a result.
+- every Observation of the Bundle is a result of the DiagnosticReport, or a blood count the
+  ServiceRequest lists as supportingInfo (never both).
 
 Prints a summary on stdout; exits non-zero with the problems on stderr.
 """
@@ -54,6 +57,15 @@ REQUIRED = {
 CONFIRMED_LOINC = {
     "48807-2", "11138-5", "38257-2", "11105-4", "11108-8", "11109-6", "40689-2", "50373-0",
     "51629-4", "74233-8", "74228-8", "44723-5", "13513-7", "93021-4", "53610-2",
+}
+
+
+# The blood count codes Marrow writes (marrow_domain::blood_count::Analyte::loinc): haemoglobin,
+# white cells, neutrophils, lymphocytes, monocytes, eosinophils, basophils, platelets, film
+# blasts. Blood, not marrow: allowed on blood count Observations only (26446-5 on a marrow
+# result is the known-wrong mapping clinical reference section 7.1 warns about).
+BLOOD_COUNT_LOINC = {
+    "718-7", "6690-2", "751-8", "731-0", "742-7", "711-2", "704-7", "777-3", "26446-5",
 }
 
 
@@ -108,11 +120,25 @@ def check_bundle(raw, problems, label):
             if t == rtype and element in resource and resource[element] not in allowed:
                 problems.append(f"{where}: {rtype}.{element} {resource[element]!r}")
 
+    resources = [e.get("resource", {}) for e in entries]
+    report_results = {r.get("reference") for res in resources
+                      if res.get("resourceType") == "DiagnosticReport"
+                      for r in res.get("result", [])}
+    supporting = {r.get("reference") for res in resources
+                  if res.get("resourceType") == "ServiceRequest"
+                  for r in res.get("supportingInfo", [])}
+
+    def is_blood_count(resource):
+        return (resource.get("resourceType") == "Observation"
+                and f"Observation/{resource.get('id')}" not in report_results
+                and "specimen" not in resource)
+
     references = 0
     for i, entry in enumerate(entries):
         where = f"{label} entry[{i}]"
         restful = RESTFUL.match(entry.get("fullUrl", ""))
         base = (restful.group(1) or "") if restful else None
+        blood = is_blood_count(entry.get("resource", {}))
         for path, key, value in walk(entry.get("resource", {})):
             if value in ("", [], {}):
                 problems.append(f"{where}{path}.{key}: empty")
@@ -148,7 +174,10 @@ def check_bundle(raw, problems, label):
                         if not (stem.isdigit() and check.isdigit()
                                 and loinc_check_digit(stem) == int(check)):
                             problems.append(f"{where}{path}: LOINC {code!r} fails its check digit")
-                        if code not in CONFIRMED_LOINC:
+                        if blood and code not in BLOOD_COUNT_LOINC:
+                            problems.append(
+                                f"{where}{path}: LOINC {code!r} is not a blood count code")
+                        elif not blood and code not in CONFIRMED_LOINC:
                             problems.append(f"{where}{path}: LOINC {code!r} is not confirmed")
             elif key in ("valueQuantity", "low", "high", "quantity") and isinstance(value, dict):
                 if value.get("system") == "http://unitsofmeasure.org" and not value.get("code"):
@@ -160,11 +189,14 @@ def check_bundle(raw, problems, label):
                if e.get("resource", {}).get("resourceType") == "DiagnosticReport"]
     if len(reports) != 1:
         problems.append(f"{label}: {len(reports)} DiagnosticReports")
-    for report in reports:
-        results = {r.get("reference") for r in report.get("result", [])}
-        missing = observations - results
-        if missing:
-            problems.append(f"{label}: not results of the report: {sorted(missing)}")
+    missing = observations - report_results - supporting
+    if missing:
+        problems.append(f"{label}: neither results of the report nor supporting information "
+                        f"of the order: {sorted(missing)}")
+    both = report_results & supporting
+    if both:
+        problems.append(f"{label}: both results of the report and supporting information: "
+                        f"{sorted(both)}")
 
     counts = {}
     for entry in entries:
