@@ -74,15 +74,16 @@ test("five marrows side by side, with charts that match the data", async () => {
   assert.match(await page.locator("#serial-marrows").innerText(), /Blasts rose beyond counting noise/);
 
   // The milestones are marked on the charts; one added on the page joins them.
-  const before = await page.locator("#chart-blasts").innerText();
+  const before = await page.locator("#chart-blasts").textContent();
   assert.match(before, /Stem-cell transplant/);
   await page.fill("#f-on", "2026-06-01");
   await page.selectOption("#f-kind", "treatment-cycle");
   await page.fill("#f-description", "Maintenance azacitidine");
   await Promise.all([page.waitForNavigation(), page.click("form[action$='/milestones'] button")]);
   assert.match(await page.locator("ol.events").innerText(), /Maintenance azacitidine/);
-  const cycles = await page.locator("#chart-platelets").innerText();
-  assert.equal((cycles.match(/Treatment cycle/g) || []).length, 2);
+  const marked = await page.locator("#chart-platelets g.milestone").allTextContents();
+  assert.equal(marked.length, 4, marked.join(" | "));
+  assert.equal(marked.filter((m) => /Treatment cycle/.test(m)).length, 2, marked.join(" | "));
 
   // Printed, the charts are still there at a readable size.
   await page.emulateMedia({ media: "print" });

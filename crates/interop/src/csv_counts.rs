@@ -56,6 +56,18 @@ pub struct CsvCount {
     pub count: BloodCount,
     /// The line of the file where its first value is, for messages about it later.
     pub first_row: usize,
+    /// Each value and unit as the file gave them, kept beside the converted count.
+    pub originals: Vec<(Analyte, String, String)>,
+}
+
+impl CsvCount {
+    /// The values as they arrived, in the form the store keeps them.
+    pub fn raw(&self) -> Vec<RawResult<'_>> {
+        self.originals
+            .iter()
+            .map(|(a, v, u)| RawResult { analyte: *a, value: v, unit: u })
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for CsvCount {
@@ -297,7 +309,11 @@ fn count(group: Group, now: Timestamp) -> Result<CsvCount, CsvError> {
         };
         CsvError::new(row.unwrap_or(first_row), column, target.sentence(&e.message))
     })?;
-    Ok(CsvCount { mrn: group.mrn, count, first_row })
+    let originals = raw
+        .iter()
+        .map(|r| (r.analyte, r.value.trim().to_owned(), r.unit.trim().to_owned()))
+        .collect();
+    Ok(CsvCount { mrn: group.mrn, count, first_row, originals })
 }
 
 /// One record of the file: its fields, unquoted.

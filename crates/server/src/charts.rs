@@ -22,7 +22,10 @@ pub fn timeline_charts(t: &Timeline) -> Vec<String> {
     let markers: Vec<MilestoneLine> = t
         .milestones
         .iter()
-        .map(|m| MilestoneLine { at: noon(m.milestone.on), label: m.milestone.kind.label().to_owned() })
+        .map(|m| MilestoneLine {
+            at: noon(m.milestone.on),
+            label: m.milestone.kind.label().to_owned(),
+        })
         .collect();
     let chart = |id: &str, title: &str, unit: &str, series, lines| Chart {
         id: id.to_owned(),
@@ -36,7 +39,10 @@ pub fn timeline_charts(t: &Timeline) -> Vec<String> {
         y_min: Some(0.0),
     };
     let line = |value: f64, label: &str| ReferenceLine { value, label: label.to_owned() };
-    let marrow_series = |name: &str, pick: &dyn Fn(&crate::timeline::MarrowColumn) -> Option<(f64, f64, f64, String)>| Series {
+    let marrow_series = |name: &str,
+                         pick: &dyn Fn(
+        &crate::timeline::MarrowColumn,
+    ) -> Option<(f64, f64, f64, String)>| Series {
         name: name.to_owned(),
         points: t
             .marrows
@@ -57,18 +63,33 @@ pub fn timeline_charts(t: &Timeline) -> Vec<String> {
     };
     let blasts = marrow_series("Marrow blasts", &|m| {
         m.serial.blasts.map(|b| {
-            (b.percent, b.lower, b.upper, format!("{:.1} % (95 % limits {:.1}–{:.1})", b.percent, b.lower, b.upper))
+            (
+                b.percent,
+                b.lower,
+                b.upper,
+                format!("{:.1} % (95 % limits {:.1}–{:.1})", b.percent, b.lower, b.upper),
+            )
         })
     });
     let plasma = marrow_series("Marrow plasma cells", &|m| {
         m.serial.plasma_cells.map(|b| {
-            (b.percent, b.lower, b.upper, format!("{:.1} % (95 % limits {:.1}–{:.1})", b.percent, b.lower, b.upper))
+            (
+                b.percent,
+                b.lower,
+                b.upper,
+                format!("{:.1} % (95 % limits {:.1}–{:.1})", b.percent, b.lower, b.upper),
+            )
         })
     });
     let me = marrow_series("M:E ratio", &|m| {
         m.serial.me_ratio.map(|r| {
             let upper = if r.upper.is_finite() { format!("{:.2}", r.upper) } else { "∞".into() };
-            (r.ratio, r.lower, r.upper, format!("{:.2}:1 (95 % limits {:.2}–{upper})", r.ratio, r.lower))
+            (
+                r.ratio,
+                r.lower,
+                r.upper,
+                format!("{:.2}:1 (95 % limits {:.2}–{upper})", r.ratio, r.lower),
+            )
         })
     });
     let mut me_lines = Vec::new();

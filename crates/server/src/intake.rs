@@ -12,8 +12,10 @@ use std::time::Duration;
 use marrow_domain::FieldError;
 use marrow_domain::ids::UserId;
 use marrow_domain::time::Timestamp;
-use marrow_interop::hl7::{AckCode, MllpDecoder, ack_for, ack_with_error, blood_count_from_oru, mllp_frame};
 pub use marrow_interop::hl7::split_batch;
+use marrow_interop::hl7::{
+    AckCode, MllpDecoder, ack_for, ack_with_error, blood_count_from_oru, mllp_frame,
+};
 use marrow_store::{CountSource, NewBloodCount, PatientRecord, Store, StoreError, Stored};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -61,8 +63,9 @@ pub async fn receive_hl7(
     let Some(patient) = store.patient_by_mrn(&incoming.mrn).await? else {
         return hold("PID-3: no patient is registered with this MRN".to_owned()).await;
     };
-    let source =
-        CountSource::Hl7 { reference: format!("{}|{}", incoming.sending_facility, incoming.control_id) };
+    let source = CountSource::Hl7 {
+        reference: format!("{}|{}", incoming.sending_facility, incoming.control_id),
+    };
     let new = [NewBloodCount { patient: patient.id, count: &incoming.count, raw: &incoming.raw() }];
     let outcome = match store.add_blood_counts(&new, &source, None, now).await?.first() {
         Some(Stored::New(count_id)) => Hl7Outcome::Stored { count_id: *count_id },
@@ -173,7 +176,10 @@ pub async fn import_csv(
             None => {
                 return Err(AppError::Input(FieldError::new(
                     "file",
-                    format!("row {}, column mrn: no patient is registered with this MRN", row.first_row),
+                    format!(
+                        "row {}, column mrn: no patient is registered with this MRN",
+                        row.first_row
+                    ),
                 )));
             }
         }

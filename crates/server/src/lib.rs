@@ -15,6 +15,7 @@
 
 mod api;
 pub mod auth;
+mod charts;
 mod clock;
 mod counting;
 mod error;
@@ -27,7 +28,6 @@ pub(crate) mod pages;
 mod report;
 mod settings;
 mod timeline;
-mod charts;
 mod views;
 
 use std::future::Future;

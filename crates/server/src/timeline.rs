@@ -2,7 +2,7 @@
 //! marrow with its key figures and 95 % limits, every blood count with its flags, the
 //! treatment milestones, and the observations `marrow-domain::monitoring` draws from them.
 
-use marrow_domain::blood_count::{Analyte, CountFlag, Interpreted};
+use marrow_domain::blood_count::Interpreted;
 use marrow_domain::ids::{CaseId, PatientId};
 use marrow_domain::monitoring::{
     BlastChange, Estimate, Movement, ObservationKind, RatioEstimate, ResponseObservation,
@@ -71,10 +71,18 @@ impl Timeline {
             let taken_at =
                 case.procedure.as_ref().map_or(version.signed_at, |p| p.value.performed_at);
             marrows.push(MarrowColumn {
-                serial: SerialMarrow::new(case.id, taken_at, &version.differential, &version.excluded),
+                serial: SerialMarrow::new(
+                    case.id,
+                    taken_at,
+                    &version.differential,
+                    &version.excluded,
+                ),
                 indication: case.order.value.indication.to_string(),
                 cellularity: version.content.cellularity.map(|c| c.label().to_owned()),
-                megakaryocytes: version.aspirate.as_ref().map(|a| a.megakaryocytes.label().to_owned()),
+                megakaryocytes: version
+                    .aspirate
+                    .as_ref()
+                    .map(|a| a.megakaryocytes.label().to_owned()),
                 flags: version.flags.iter().map(|f| f.kind.label().to_owned()).collect(),
                 signed_by: version.signed_by.display_name.clone(),
                 signed_at: version.signed_at,
@@ -371,9 +379,4 @@ impl TimelineDto {
                 .collect(),
         }
     }
-}
-
-/// The flag of `analyte` in an interpreted count, for the page's cells.
-pub fn flag_of(values: &[Interpreted], analyte: Analyte) -> Option<(String, CountFlag)> {
-    values.iter().find(|i| i.measured.analyte == analyte).map(|i| (i.measured.value.to_string(), i.flag))
 }

@@ -412,11 +412,18 @@ pub async fn signed_marrow(
         .await
         .expect("safety check");
     store
-        .record_procedure(case, &procedure_note(at.plus_seconds(2 * 3600)), step(2, staff.proceduralist))
+        .record_procedure(
+            case,
+            &procedure_note(at.plus_seconds(2 * 3600)),
+            step(2, staff.proceduralist),
+        )
         .await
         .expect("procedure");
     store.receive_specimens(case, step(3, staff.technologist)).await.expect("receive");
-    store.record_differential(case, differential, step(4, staff.technologist)).await.expect("count");
+    store
+        .record_differential(case, differential, step(4, staff.technologist))
+        .await
+        .expect("count");
     store.record_aspirate(case, &aspirate(), step(4, staff.technologist)).await.expect("aspirate");
     store
         .save_report_draft(case, &report_content(), 0, step(5, staff.pathologist))

@@ -35,6 +35,19 @@ pub struct IncomingCount {
     pub mrn: String,
     /// The count.
     pub count: BloodCount,
+    /// Each value and unit as the message gave them (OBX-5, OBX-6), kept beside the converted
+    /// count so a conversion can always be checked.
+    pub originals: Vec<(Analyte, String, String)>,
+}
+
+impl IncomingCount {
+    /// The values as they arrived, in the form the store keeps them.
+    pub fn raw(&self) -> Vec<RawResult<'_>> {
+        self.originals
+            .iter()
+            .map(|(a, v, u)| RawResult { analyte: *a, value: v, unit: u })
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for IncomingCount {
@@ -144,11 +157,16 @@ pub fn blood_count_from_oru(message: &str, now: Timestamp) -> Result<IncomingCou
         };
         IntakeError::new(location.unwrap_or_else(|| "OBX".to_owned()), target.sentence(&e.message))
     })?;
+    let originals = raw
+        .iter()
+        .map(|r| (r.analyte, r.value.trim().to_owned(), r.unit.trim().to_owned()))
+        .collect();
     Ok(IncomingCount {
         control_id: control_id.to_owned(),
         sending_facility: facility.to_owned(),
         mrn,
         count,
+        originals,
     })
 }
 

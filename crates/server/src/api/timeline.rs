@@ -138,11 +138,11 @@ pub async fn add_blood_count(
             .ok()
             .or_else(|| Analyte::from_loinc(&v.analyte))
             .ok_or_else(|| {
-                AppError::Input(FieldError::new(
-                    format!("values[{i}].analyte"),
-                    format!("{:?} is not an analyte code or LOINC code Marrow knows", v.analyte),
-                ))
-            })?;
+            AppError::Input(FieldError::new(
+                format!("values[{i}].analyte"),
+                format!("{:?} is not an analyte code or LOINC code Marrow knows", v.analyte),
+            ))
+        })?;
         raw.push(RawResult { analyte, value: number, unit: &v.unit });
     }
     // The domain names a value by its analyte; the API names it by its place in `values`.
@@ -190,7 +190,8 @@ pub async fn import_blood_counts(
     require(&user.0, Action::RecordBloodCount)?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| AppError::Input(FieldError::new("file", "is not UTF-8 text")))?;
-    let stored = crate::intake::import_csv(&state.store, text, user.0.id, state.clock.now()).await?;
+    let stored =
+        crate::intake::import_csv(&state.store, text, user.0.id, state.clock.now()).await?;
     let imported = stored
         .iter()
         .map(|(p, id)| ImportedDto { patient_id: p.id.0, blood_count_id: *id })
@@ -214,7 +215,8 @@ pub async fn add_milestone(
     let now = state.clock.now();
     let milestone = Milestone::parse(&body.on, &body.kind, &body.description, Date::of(now))
         .map_err(AppError::Input)?;
-    let id = state.store.add_milestone(patient, &milestone, Stamp { by: user.0.id, at: now }).await?;
+    let id =
+        state.store.add_milestone(patient, &milestone, Stamp { by: user.0.id, at: now }).await?;
     let record = state
         .store
         .milestones(patient)

@@ -73,7 +73,7 @@ impl LatestCount {
             })
             .collect();
         Self {
-            date: record.count.taken_at.to_rfc3339().replace('T', " ").replace(":00Z", ""),
+            date: super::timeline::minutes(record.count.taken_at),
             values,
             lineages: record.count.abnormal_lineages(patient.sex, patient.date_of_birth),
         }

@@ -77,6 +77,12 @@ struct TimelinePage {
     reference_source: &'static str,
 }
 
+/// `YYYY-MM-DD HH:MM` (UTC), as tables show times.
+pub(crate) fn minutes(at: Timestamp) -> String {
+    let text = at.to_rfc3339();
+    format!("{} {}", &text[..10], &text[11..16])
+}
+
 fn limits(percent: f64, lower: f64, upper: f64) -> String {
     format!("{percent:.1} % ({lower:.1}–{upper:.1})")
 }
@@ -103,7 +109,9 @@ fn timeline_page(staff: &Staff, t: &Timeline, today: Date, form: FormState) -> T
                 indication: m.indication.clone(),
                 cells: s.cells_counted,
                 blasts: s.blasts.map_or("—".into(), |b| limits(b.percent, b.lower, b.upper)),
-                plasma: s.plasma_cells.map_or("—".into(), |b| limits(b.percent, b.lower, b.upper)),
+                plasma: s
+                    .plasma_cells
+                    .map_or("—".into(), |b| limits(b.percent, b.lower, b.upper)),
                 me: s.me_ratio.map_or("not calculable".into(), |r| {
                     let upper =
                         if r.upper.is_finite() { format!("{:.2}", r.upper) } else { "∞".into() };
@@ -119,7 +127,8 @@ fn timeline_page(staff: &Staff, t: &Timeline, today: Date, form: FormState) -> T
         .collect();
     let mut events: Vec<(Timestamp, EventLine)> = Vec::new();
     for m in &t.marrows {
-        let blasts = m.serial.blasts.map_or(String::new(), |b| format!(", blasts {:.1} %", b.percent));
+        let blasts =
+            m.serial.blasts.map_or(String::new(), |b| format!(", blasts {:.1} %", b.percent));
         events.push((
             m.serial.taken_at,
             EventLine {
@@ -141,6 +150,12 @@ fn timeline_page(staff: &Staff, t: &Timeline, today: Date, form: FormState) -> T
             },
         ));
     }
+    // Only the analytes some count measured get a column.
+    let measured: Vec<Analyte> = Analyte::ALL
+        .iter()
+        .copied()
+        .filter(|&a| t.counts.iter().any(|c| c.count.get(a).is_some()))
+        .collect();
     let mut counts = Vec::new();
     for c in &t.counts {
         let values = t.interpreted(c);
@@ -156,18 +171,14 @@ fn timeline_page(staff: &Staff, t: &Timeline, today: Date, form: FormState) -> T
             EventLine {
                 date: Date::of(c.count.taken_at).to_string(),
                 kind: "Blood count",
-                text: if abnormal.is_empty() {
-                    "within range".into()
-                } else {
-                    abnormal.join("; ")
-                },
+                text: if abnormal.is_empty() { "within range".into() } else { abnormal.join("; ") },
                 link: String::new(),
             },
         ));
         counts.push(CountRow {
-            date: c.count.taken_at.to_rfc3339().replace('T', " ").replace(":00Z", ""),
+            date: minutes(c.count.taken_at),
             source: c.source.clone(),
-            cells: Analyte::ALL
+            cells: measured
                 .iter()
                 .map(|&a| match values.iter().find(|i| i.measured.analyte == a) {
                     Some(i) => (i.measured.value.to_string(), i.flag.label()),
@@ -193,7 +204,7 @@ fn timeline_page(staff: &Staff, t: &Timeline, today: Date, form: FormState) -> T
         patient: PatientBanner::of(&t.patient, today),
         marrows,
         events: events.into_iter().map(|(_, e)| e).collect(),
-        analytes: Analyte::ALL.iter().map(|a| (a.label(), a.unit().label())).collect(),
+        analytes: measured.iter().map(|a| (a.label(), a.unit().label())).collect(),
         counts,
         observations: t
             .observations
@@ -299,7 +310,10 @@ pub async fn count_form(
 }
 
 /// The values a form or JSON body gave, skipping analytes left blank.
-pub fn raw_results<'a>(value: impl Fn(&str) -> &'a str, unit: impl Fn(&str) -> &'a str) -> Vec<RawResult<'a>> {
+pub fn raw_results<'a>(
+    value: impl Fn(&str) -> &'a str,
+    unit: impl Fn(&str) -> &'a str,
+) -> Vec<RawResult<'a>> {
     Analyte::ALL
         .iter()
         .filter(|a| !value(a.code()).trim().is_empty())
@@ -317,9 +331,8 @@ pub async fn count_save(
     let now = state.clock.now();
     let unit_keys: Vec<(String, String)> =
         Analyte::ALL.iter().map(|a| (a.code().to_owned(), format!("{}_unit", a.code()))).collect();
-    let unit_of = |code: &str| {
-        unit_keys.iter().find(|(c, _)| c == code).map_or("", |(_, key)| form.get(key))
-    };
+    let unit_of =
+        |code: &str| unit_keys.iter().find(|(c, _)| c == code).map_or("", |(_, key)| form.get(key));
     let raw = raw_results(|code| form.get(code), unit_of);
     let parsed = Timestamp::parse("taken_at", form.get("taken_at"))
         .and_then(|taken_at| BloodCount::parse(taken_at, &raw, now));

@@ -163,6 +163,12 @@ async fn the_openapi_document_is_3_1_and_lists_every_api_route() {
         ("/api/v1/cases/{id}/hl7", "get"),
         ("/api/v1/fhir/export", "get"),
         ("/api/v1/hl7/outbox", "get"),
+        ("/api/v1/patients/{id}/timeline", "get"),
+        ("/api/v1/patients/{id}/blood-counts", "get"),
+        ("/api/v1/patients/{id}/blood-counts", "post"),
+        ("/api/v1/patients/{id}/milestones", "post"),
+        ("/api/v1/blood-counts/import", "post"),
+        ("/api/v1/interfaces/held", "get"),
     ];
     for (path, method) in expected {
         let op = &doc["paths"][path][method];

@@ -31,7 +31,8 @@ fn count_body(at: Timestamp, values: &[(&str, f64, &str)]) -> Value {
 
 /// Attribute `name` of every SVG element carrying `data-key` in the chart with `id`.
 fn chart_points(html: &str, id: &str, name: &str) -> Vec<String> {
-    let start = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("chart {id} on the page"));
+    let start =
+        html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("chart {id} on the page"));
     let end = html[start..].find("</svg>").map_or(html.len(), |e| start + e);
     let chart = &html[start..end];
     let mut out = Vec::new();
@@ -56,7 +57,8 @@ async fn five_marrows(app: &TestApp) -> (i64, Vec<i64>) {
     let mut cases = Vec::new();
     for (i, blasts) in [225, 15, 8, 6, 47].into_iter().enumerate() {
         let at = days_ago(420 - 100 * i as i64);
-        let case = signed_marrow(&app.store, &staff, patient, at, &differential_with(blasts, 6)).await;
+        let case =
+            signed_marrow(&app.store, &staff, patient, at, &differential_with(blasts, 6)).await;
         cases.push(case.0);
     }
     (patient.0, cases)
@@ -100,29 +102,47 @@ async fn timeline_story(app: TestApp) {
         assert_eq!(reply.status, 201, "{}", reply.text);
     }
     let first = &nurse.get(&format!("/api/v1/patients/{patient}/blood-counts")).await.json[0];
-    let hb = first["values"].as_array().unwrap().iter().find(|v| v["analyte"] == "haemoglobin").unwrap();
+    let hb =
+        first["values"].as_array().unwrap().iter().find(|v| v["analyte"] == "haemoglobin").unwrap();
     assert_eq!((hb["value"].as_f64(), hb["unit"].as_str()), (Some(82.0), Some("g/L")));
     // SYN patients are female adults: 120–150 g/L.
-    assert_eq!((hb["low"].as_f64(), hb["high"].as_f64(), hb["flag"].as_str()), (Some(120.0), Some(150.0), Some("L")));
+    assert_eq!(
+        (hb["low"].as_f64(), hb["high"].as_f64(), hb["flag"].as_str()),
+        (Some(120.0), Some(150.0), Some("L"))
+    );
     let neutrophils =
         first["values"].as_array().unwrap().iter().find(|v| v["analyte"] == "neutrophils").unwrap();
     assert_eq!(neutrophils["value"].as_f64(), Some(0.9));
 
     // A bad unit names the value's place and stores nothing.
-    let bad = count_body(days_ago(1), &[("haemoglobin", 12.0, "g/dL"), ("platelets", 150.0, "g/L")]);
+    let bad =
+        count_body(days_ago(1), &[("haemoglobin", 12.0, "g/dL"), ("platelets", 150.0, "g/L")]);
     let refused = nurse.post(&format!("/api/v1/patients/{patient}/blood-counts"), &bad).await;
     assert_eq!(refused.status, 422, "{}", refused.text);
     assert_eq!(refused.json["field"], "values[1].unit");
     let unknown = count_body(days_ago(1), &[("ferritin", 12.0, "g/L")]);
     let refused = nurse.post(&format!("/api/v1/patients/{patient}/blood-counts"), &unknown).await;
     assert_eq!((refused.status, refused.json["field"].as_str()), (422, Some("values[0].analyte")));
-    assert_eq!(nurse.get(&format!("/api/v1/patients/{patient}/blood-counts")).await.json.as_array().unwrap().len(), 5);
+    assert_eq!(
+        nurse
+            .get(&format!("/api/v1/patients/{patient}/blood-counts"))
+            .await
+            .json
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
 
     // Milestones: the clinician records them; a nurse may not; a future date is refused.
     let transplant = json!({"on": days_ago(250).to_rfc3339()[..10], "kind": "transplant", "description": "Sibling donor"});
-    let added = clinician.post(&format!("/api/v1/patients/{patient}/milestones"), &transplant).await;
+    let added =
+        clinician.post(&format!("/api/v1/patients/{patient}/milestones"), &transplant).await;
     assert_eq!(added.status, 201, "{}", added.text);
-    assert_eq!(nurse.post(&format!("/api/v1/patients/{patient}/milestones"), &transplant).await.status, 403);
+    assert_eq!(
+        nurse.post(&format!("/api/v1/patients/{patient}/milestones"), &transplant).await.status,
+        403
+    );
     let future = json!({"on": days_ago(-3).to_rfc3339()[..10], "kind": "transplant"});
     let refused = clinician.post(&format!("/api/v1/patients/{patient}/milestones"), &future).await;
     assert_eq!((refused.status, refused.json["field"].as_str()), (422, Some("on")));
@@ -137,11 +157,16 @@ async fn timeline_story(app: TestApp) {
         assert_eq!(m["cells_counted"].as_u64(), Some(u64::from(n)));
         let b = &m["blasts"];
         assert_eq!(b["cells"].as_u64(), Some(u64::from(blasts)));
-        assert!((b["percent"].as_f64().unwrap() - 100.0 * f64::from(blasts) / f64::from(n)).abs() < 1e-9);
+        assert!(
+            (b["percent"].as_f64().unwrap() - 100.0 * f64::from(blasts) / f64::from(n)).abs()
+                < 1e-9
+        );
         let exact = clopper_pearson_95(blasts, n).unwrap();
         assert!((b["lower"].as_f64().unwrap() - exact.lower_percent()).abs() < 1e-9);
         assert!((b["upper"].as_f64().unwrap() - exact.upper_percent()).abs() < 1e-9);
-        assert!(m["me_ratio"]["lower"].as_f64().unwrap() < m["me_ratio"]["ratio"].as_f64().unwrap());
+        assert!(
+            m["me_ratio"]["lower"].as_f64().unwrap() < m["me_ratio"]["ratio"].as_f64().unwrap()
+        );
         assert_eq!(m["signed_by"], "Dr Synthetic Pathologist");
     }
     let changes: Vec<(i64, &str)> = timeline.json["blast_changes"]
@@ -158,10 +183,19 @@ async fn timeline_story(app: TestApp) {
         .iter()
         .map(|o| (o["case_id"].as_i64().unwrap(), o["kind"].as_str().unwrap()))
         .collect();
-    assert!(observations.contains(&(cases[1], "blasts-below-5-counts-not-recovered")), "{observations:?}");
+    assert!(
+        observations.contains(&(cases[1], "blasts-below-5-counts-not-recovered")),
+        "{observations:?}"
+    );
     assert!(observations.contains(&(cases[2], "cr-criteria-met")), "{observations:?}");
     assert!(observations.contains(&(cases[4], "blasts-back-at-or-above-5")), "{observations:?}");
-    assert!(timeline.json["observations"].as_array().unwrap().iter().all(|o| !o["source"].as_str().unwrap().is_empty()));
+    assert!(
+        timeline.json["observations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| !o["source"].as_str().unwrap().is_empty())
+    );
     assert_eq!(timeline.json["milestones"][0]["kind"], "transplant");
 
     // The page: the same numbers in the charts' points and the serial table.
@@ -170,7 +204,8 @@ async fn timeline_story(app: TestApp) {
     assert_eq!(page.status, 200);
     assert_eq!(page.html.matches("<svg").count(), 6, "six charts");
     let values = chart_points(&page.html, "chart-blasts", "data-value");
-    let expected: Vec<f64> = marrows.iter().map(|m| m["blasts"]["percent"].as_f64().unwrap()).collect();
+    let expected: Vec<f64> =
+        marrows.iter().map(|m| m["blasts"]["percent"].as_f64().unwrap()).collect();
     assert_eq!(values.iter().map(|v| v.parse::<f64>().unwrap()).collect::<Vec<_>>(), expected);
     let uppers = chart_points(&page.html, "chart-blasts", "data-upper");
     assert_eq!(uppers[0].parse::<f64>().unwrap(), marrows[0]["blasts"]["upper"].as_f64().unwrap());
@@ -187,34 +222,67 @@ async fn timeline_story(app: TestApp) {
 async fn the_order_form_shows_the_latest_count_and_prefills_the_abnormal_lineages() {
     let app = sqlite_app().await;
     let nurse = app.api_as(Role::Nurse).await;
-    let patient = nurse.post("/api/v1/patients", &json!({
+    let patient = nurse
+        .post(
+            "/api/v1/patients",
+            &json!({
         "mrn": "SYN-77001", "family_name": "Testpatient", "given_name": "Alex",
-        "date_of_birth": "1970-01-01", "sex": "male"})).await;
+        "date_of_birth": "1970-01-01", "sex": "male"}),
+        )
+        .await;
     let patient = patient.json["id"].as_i64().unwrap();
-    let body = count_body(days_ago(2), &[("haemoglobin", 96.0, "g/L"), ("platelets", 42.0, "10^9/L"), ("white-cells", 6.0, "10^9/L")]);
-    assert_eq!(nurse.post(&format!("/api/v1/patients/{patient}/blood-counts"), &body).await.status, 201);
+    let body = count_body(
+        days_ago(2),
+        &[
+            ("haemoglobin", 96.0, "g/L"),
+            ("platelets", 42.0, "10^9/L"),
+            ("white-cells", 6.0, "10^9/L"),
+        ],
+    );
+    assert_eq!(
+        nurse.post(&format!("/api/v1/patients/{patient}/blood-counts"), &body).await.status,
+        201
+    );
 
     let mut browser = app.browser_as_named(Role::Clinician, "order").await;
     let form = browser.get(&format!("/patients/{patient}/orders/new")).await;
     assert_eq!(form.status, 200);
     let checked = |value: &str| {
-        form.html.split('<').any(|tag| tag.contains(&format!("value=\"{value}\"")) && tag.contains("checked"))
+        form.html
+            .split('<')
+            .any(|tag| tag.contains(&format!("value=\"{value}\"")) && tag.contains("checked"))
     };
     assert!(checked("abnormal-blood-counts"), "the indication is pre-filled");
     assert!(checked("red-cells-low") && checked("platelets-low"));
-    assert!(!checked("white-cells-low") && !checked("white-cells-high"), "white cells are in range");
+    assert!(
+        !checked("white-cells-low") && !checked("white-cells-high"),
+        "white cells are in range"
+    );
     assert!(form.html.contains("Latest blood count") && form.html.contains("96 g/L"));
 
     // The form entry refuses a bad unit beside its field and keeps what was typed.
     let page = browser
         .post(
             &format!("/patients/{patient}/blood-counts"),
-            &[("taken_at", "2026-01-01T08:00"), ("haemoglobin", "9.6"), ("haemoglobin_unit", "mmol/L")],
+            &[
+                ("taken_at", "2026-01-01T08:00"),
+                ("haemoglobin", "9.6"),
+                ("haemoglobin_unit", "mmol/L"),
+            ],
         )
         .await;
     assert_eq!(page.status, 422);
     assert!(page.html.contains("id=\"e-haemoglobin_unit\""), "the error is tied to its field");
-    assert_eq!(nurse.get(&format!("/api/v1/patients/{patient}/blood-counts")).await.json.as_array().unwrap().len(), 1);
+    assert_eq!(
+        nurse
+            .get(&format!("/api/v1/patients/{patient}/blood-counts"))
+            .await
+            .json
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -233,18 +301,27 @@ async fn csv_import_is_all_or_nothing_and_names_the_row_and_column() {
         SYN-00501,2026-11-01T08:00,haemoglobin,11.2,g/dL\r\n\
         SYN-00501,2026-11-01T08:00,platelets,140000,/uL\r\n\
         SYN-00502,2026-11-02T08:00,718-7,131,g/L\r\n";
-    let reply = tech.post_bytes("/api/v1/blood-counts/import", "text/csv", good.as_bytes().to_vec()).await;
+    let reply =
+        tech.post_bytes("/api/v1/blood-counts/import", "text/csv", good.as_bytes().to_vec()).await;
     assert_eq!(reply.status, 201, "{}", reply.text);
     assert_eq!(reply.json["imported"].as_array().unwrap().len(), 2);
     let bad_unit = "mrn,taken_at,analyte,value,unit\nSYN-00501,2026-11-03T08:00,haemoglobin,11.2,g/dL\nSYN-00502,2026-11-03T08:00,platelets,140,mmol/L\n";
-    let refused = tech.post_bytes("/api/v1/blood-counts/import", "text/csv", bad_unit.as_bytes().to_vec()).await;
+    let refused = tech
+        .post_bytes("/api/v1/blood-counts/import", "text/csv", bad_unit.as_bytes().to_vec())
+        .await;
     assert_eq!(refused.status, 422, "{}", refused.text);
-    let message = refused.json["message"].as_str().unwrap();
+    let message = refused.json["error"].as_str().unwrap();
     assert!(message.contains("row 3") && message.contains("unit"), "{message}");
     let unknown = "mrn,taken_at,analyte,value,unit\nSYN-00501,2026-11-04T08:00,haemoglobin,11.2,g/dL\nSYN-99999,2026-11-04T08:00,haemoglobin,11.2,g/dL\n";
-    let refused = tech.post_bytes("/api/v1/blood-counts/import", "text/csv", unknown.as_bytes().to_vec()).await;
+    let refused = tech
+        .post_bytes("/api/v1/blood-counts/import", "text/csv", unknown.as_bytes().to_vec())
+        .await;
     assert_eq!(refused.status, 422);
-    assert!(refused.json["message"].as_str().unwrap().contains("row 3, column mrn"), "{}", refused.text);
+    assert!(
+        refused.json["error"].as_str().unwrap().contains("row 3, column mrn"),
+        "{}",
+        refused.text
+    );
     // Only the good file's two counts exist.
     let mut total = 0;
     for p in app.store.patients(10).await.unwrap() {
@@ -253,7 +330,13 @@ async fn csv_import_is_all_or_nothing_and_names_the_row_and_column() {
     assert_eq!(total, 2);
     // A pathologist does not enter counts.
     let pathologist = app.api_as(Role::Pathologist).await;
-    assert_eq!(pathologist.post_bytes("/api/v1/blood-counts/import", "text/csv", good.as_bytes().to_vec()).await.status, 403);
+    assert_eq!(
+        pathologist
+            .post_bytes("/api/v1/blood-counts/import", "text/csv", good.as_bytes().to_vec())
+            .await
+            .status,
+        403
+    );
 }
 
 fn oru(control_id: &str, mrn: &str, unit_of_platelets: &str) -> String {
@@ -288,7 +371,11 @@ async fn exchange(socket: &mut tokio::net::TcpStream, message: &str) -> String {
 async fn hl7_results_over_mllp_are_stored_once_or_held_for_review() {
     let app = sqlite_app().await;
     let staff = Staff::insert(&app.store, "!synthetic").await;
-    let patient = app.store.create_patient(&synthetic::patient(1), synthetic::stamp(staff.clinician)).await.unwrap();
+    let patient = app
+        .store
+        .create_patient(&synthetic::patient(1), synthetic::stamp(staff.clinician))
+        .await
+        .unwrap();
     let state = AppState::new(app.store.clone(), Config::default());
     let address = marrow_server::intake::listen(state, "127.0.0.1:0").await.unwrap();
     let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
@@ -301,7 +388,10 @@ async fn hl7_results_over_mllp_are_stored_once_or_held_for_review() {
     assert_eq!(counts.len(), 1);
     let count = &counts[0].count;
     assert_eq!(count.taken_at.to_rfc3339(), "2026-11-20T08:15:00Z");
-    assert_eq!(count.get(marrow_domain::blood_count::Analyte::Haemoglobin).unwrap().to_string(), "104");
+    assert_eq!(
+        count.get(marrow_domain::blood_count::Analyte::Haemoglobin).unwrap().to_string(),
+        "104"
+    );
     assert_eq!(counts[0].source, "hl7");
 
     // The same message again: acknowledged, not stored twice.
@@ -321,7 +411,8 @@ async fn hl7_results_over_mllp_are_stored_once_or_held_for_review() {
     let tech = app.api_as(Role::Technologist).await;
     let held = tech.get("/api/v1/interfaces/held").await;
     assert_eq!(held.status, 200);
-    let errors: Vec<&str> = held.json.as_array().unwrap().iter().map(|h| h["error"].as_str().unwrap()).collect();
+    let errors: Vec<&str> =
+        held.json.as_array().unwrap().iter().map(|h| h["error"].as_str().unwrap()).collect();
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert!(errors[0].contains("PID-3") && errors[1].contains("OBX 3"), "{errors:?}");
     let stored = app.store.held_messages(true, 10).await.unwrap();
