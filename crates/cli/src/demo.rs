@@ -117,12 +117,21 @@ pub async fn fill(store: &Store, now: Timestamp) -> anyhow::Result<Vec<(String, 
         })?;
         let case = store.place_order(pid, &order, Stamp { by: staff.clinician, at: start }).await?;
         let stage = STAGES.get(i).copied().unwrap_or(Stage::Ordered);
-        walk(store, &staff, case, &order, stage, start, i, None)
+        walk(store, &staff, case, &order, Plan { stage, start, variant: i, serial: None })
             .await
             .with_context(|| format!("demo case {i}"))?;
     }
     monitored_patient(store, &staff, now).await.context("demo timeline patient")?;
     Ok(printed)
+}
+
+/// How far a demo case goes, from when, which of the fixed variations it takes, and for the
+/// monitored patient its own marrow.
+struct Plan<'a> {
+    stage: Stage,
+    start: Timestamp,
+    variant: usize,
+    serial: Option<&'a SerialMarrow>,
 }
 
 /// One marrow of the demo's serially monitored patient.
@@ -237,9 +246,15 @@ async fn monitored_patient(store: &Store, staff: &Staff, now: Timestamp) -> anyh
             ..OrderInput::default()
         })?;
         let case = store.place_order(pid, &order, Stamp { by: staff.clinician, at: start }).await?;
-        walk(store, staff, case, &order, Stage::Reported, start, 10 + i, Some(marrow))
-            .await
-            .with_context(|| format!("demo serial marrow {i}"))?;
+        walk(
+            store,
+            staff,
+            case,
+            &order,
+            Plan { stage: Stage::Reported, start, variant: 10 + i, serial: Some(marrow) },
+        )
+        .await
+        .with_context(|| format!("demo serial marrow {i}"))?;
     }
     let milestones = [
         (419, "treatment-start", "Induction chemotherapy (7+3)"),
@@ -301,7 +316,8 @@ pub async fn seed_synthetic(store: &Store, cases: u32, now: Timestamp) -> anyhow
         })?;
         let case = store.place_order(pid, &order, Stamp { by: staff.clinician, at: start }).await?;
         let stage = STAGES[n as usize % STAGES.len()];
-        walk(store, &staff, case, &order, stage, start, n as usize, None).await?;
+        walk(store, &staff, case, &order, Plan { stage, start, variant: n as usize, serial: None })
+            .await?;
     }
     Ok(())
 }
@@ -311,11 +327,9 @@ async fn walk(
     staff: &Staff,
     case: CaseId,
     order: &Order,
-    stage: Stage,
-    start: Timestamp,
-    variant: usize,
-    serial: Option<&SerialMarrow>,
+    plan: Plan<'_>,
 ) -> anyhow::Result<()> {
+    let Plan { stage, start, variant, serial } = plan;
     let at = |hours: i64| start.plus_seconds(hours * HOUR);
     if stage < Stage::Checked {
         return Ok(());

@@ -9,12 +9,15 @@ use marrow_domain::reference::ReferenceTable;
 use marrow_domain::time::{Date, Timestamp};
 use marrow_interop::chart::{Chart, MilestoneLine, Point, ReferenceLine, Series, render};
 
-use crate::timeline::{Timeline, noon};
+use crate::timeline::{MarrowColumn, Timeline, noon};
 
 /// Clinical reference §3.1 (WHO 2022 / ICC 2022): 20 % marrow blasts.
 const AML_BLASTS: f64 = 20.0;
 /// Clinical reference §3.4 (IMWG 2014): clonal marrow plasma cells ≥ 10 %.
 const IMWG_PLASMA_CELLS: f64 = 10.0;
+
+/// A marrow's figure for a chart: (value, lower limit, upper limit, tooltip text).
+type Pick = dyn Fn(&MarrowColumn) -> Option<(f64, f64, f64, String)>;
 
 /// The six charts of a timeline, as SVG text, in page order.
 pub fn timeline_charts(t: &Timeline) -> Vec<String> {
@@ -39,10 +42,7 @@ pub fn timeline_charts(t: &Timeline) -> Vec<String> {
         y_min: Some(0.0),
     };
     let line = |value: f64, label: &str| ReferenceLine { value, label: label.to_owned() };
-    let marrow_series = |name: &str,
-                         pick: &dyn Fn(
-        &crate::timeline::MarrowColumn,
-    ) -> Option<(f64, f64, f64, String)>| Series {
+    let marrow_series = |name: &str, pick: &Pick| Series {
         name: name.to_owned(),
         points: t
             .marrows

@@ -457,3 +457,56 @@ fn train_refuses_a_class_weight_it_cannot_use_naming_the_option() {
         assert!(!dir.path().join("marrow-cells.model").exists(), "nothing was written");
     }
 }
+
+#[test]
+fn import_stores_hl7_and_csv_blood_counts_and_holds_or_names_what_it_cannot() {
+    let dir = workdir();
+    let (server, _) = demo_server(dir.path());
+    server.stop();
+    let oru = |control: &str, unit: &str| {
+        [
+            format!("MSH|^~\\&|ANALYSER|LAB|MARROW|HOSPITAL|20261120083000||ORU^R01^ORU_R01|{control}|P|2.5.1"),
+            "PID|1||DEMO-0001^^^HOSP^MR".to_owned(),
+            "OBR|1||CBC9|58410-2^CBC^LN|||20261120081500".to_owned(),
+            "OBX|1|NM|718-7^Hemoglobin^LN||10.4|g/dL|||||F".to_owned(),
+            format!("OBX|2|NM|777-3^Platelets^LN||95|{unit}|||||F"),
+        ]
+        .join("\r")
+    };
+    // Two messages in one file, newline-separated as files usually are: one good, one with a
+    // unit Marrow does not know.
+    let file = dir.path().join("results.hl7");
+    std::fs::write(
+        &file,
+        format!("{}\n{}\n", oru("F1", "10*3/uL"), oru("F2", "mmol/L")).replace('\r', "\n"),
+    )
+    .unwrap();
+    let first = run(dir.path(), &["import", "hl7", "results.hl7"], None);
+    first.assert_success();
+    assert!(first.stdout.contains("message 1: stored as blood count"), "{first:#?}");
+    assert!(first.stdout.contains("message 2: held for review"), "{first:#?}");
+    assert!(first.stdout.contains("OBX 2 (OBX-6)"), "the reason names the place: {first:#?}");
+    assert!(first.stdout.contains("1 stored, 1 held for review"), "{first:#?}");
+    // Again: the good message is recognised, not stored twice.
+    let again = run(dir.path(), &["import", "hl7", "results.hl7"], None);
+    assert!(again.assert_success().stdout.contains("message 1: already stored"), "{again:#?}");
+
+    std::fs::write(
+        dir.path().join("counts.csv"),
+        "mrn,taken_at,analyte,value,unit\nDEMO-0002,2026-11-01T08:00,platelets,140000,/uL\n",
+    )
+    .unwrap();
+    let csv = run(dir.path(), &["import", "counts", "counts.csv", "--as", "nurse"], None);
+    assert!(csv.assert_success().stdout.contains("imported 1 blood count"), "{csv:#?}");
+    std::fs::write(
+        dir.path().join("bad.csv"),
+        "mrn,taken_at,analyte,value,unit\nDEMO-0002,2026-11-01T08:00,platelets,140000,/uL\nDEMO-0002,2026-11-01T08:00,ferritin,1,g/L\n",
+    )
+    .unwrap();
+    let bad = run(dir.path(), &["import", "counts", "bad.csv", "--as", "nurse"], None);
+    assert_eq!(bad.status.code(), Some(1), "{bad:#?}");
+    assert!(bad.stderr.contains("row 3, column analyte"), "{bad:#?}");
+    assert_eq!(bad.stderr.lines().count(), 1, "one error line: {bad:#?}");
+    let nobody = run(dir.path(), &["import", "counts", "counts.csv", "--as", "nobody"], None);
+    assert!(nobody.stderr.contains("--as: there is no user"), "{nobody:#?}");
+}

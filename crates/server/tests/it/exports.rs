@@ -119,3 +119,55 @@ async fn the_bulk_export_has_one_valid_bundle_per_signed_version_since_a_date() 
     let clinician = app.api_as(Role::Clinician).await;
     assert_eq!(clinician.get("/api/v1/fhir/export?_since=2026-11-01").await.status, 403);
 }
+
+#[tokio::test]
+async fn the_case_bundle_carries_the_blood_count_taken_before_the_marrow() {
+    use marrow_domain::blood_count::{Analyte, BloodCount, RawResult};
+    use marrow_store::{CountSource, NewBloodCount};
+    let app = sqlite_app().await;
+    let staff = Staff::insert(&app.store, "!").await;
+    let (patient, case) = case_at(&app.store, &staff, 1, CaseStatus::Reported).await;
+    let now = marrow_testkit::synthetic::now();
+    // One count the day before the marrow, one after it: the bundle carries the first.
+    for (days, platelets) in [(-1, "62"), (1, "250")] {
+        let raw = [
+            RawResult { analyte: Analyte::Haemoglobin, value: "9.1", unit: "g/dL" },
+            RawResult { analyte: Analyte::Platelets, value: platelets, unit: "10^9/L" },
+        ];
+        let count =
+            BloodCount::parse(now.plus_seconds(days * 86_400), &raw, now.plus_seconds(2 * 86_400))
+                .unwrap();
+        let new = [NewBloodCount { patient, count: &count, raw: &raw }];
+        app.store
+            .add_blood_counts(&new, &CountSource::Manual, Some(staff.nurse), now)
+            .await
+            .unwrap();
+    }
+    let clinician = app.api_as(Role::Clinician).await;
+    let bundle = clinician.get(&format!("/api/v1/cases/{case}/fhir")).await;
+    assert_eq!(bundle.status, 200, "{}", bundle.text);
+    let observations: Vec<&Value> = bundle.json["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .filter(|r| {
+            r["resourceType"] == "Observation"
+                && r["code"]["coding"][0]["system"] == "http://loinc.org"
+        })
+        .filter(|r| matches!(r["code"]["coding"][0]["code"].as_str(), Some("777-3" | "718-7")))
+        .collect();
+    assert_eq!(observations.len(), 2, "haemoglobin and platelets: {}", bundle.text);
+    let platelets =
+        observations.iter().find(|o| o["code"]["coding"][0]["code"] == "777-3").unwrap();
+    assert_eq!(
+        platelets["valueQuantity"]["value"].as_f64(),
+        Some(62.0),
+        "the count before the marrow"
+    );
+    assert_eq!(platelets["valueQuantity"]["code"], "10*9/L");
+    assert_eq!(platelets["interpretation"][0]["coding"][0]["code"], "L");
+    let hb = observations.iter().find(|o| o["code"]["coding"][0]["code"] == "718-7").unwrap();
+    assert_eq!(hb["valueQuantity"]["value"].as_f64(), Some(91.0), "converted to g/L");
+    fhir_validate(&bundle.text);
+}

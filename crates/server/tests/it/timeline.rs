@@ -208,7 +208,11 @@ async fn timeline_story(app: TestApp) {
         marrows.iter().map(|m| m["blasts"]["percent"].as_f64().unwrap()).collect();
     assert_eq!(values.iter().map(|v| v.parse::<f64>().unwrap()).collect::<Vec<_>>(), expected);
     let uppers = chart_points(&page.html, "chart-blasts", "data-upper");
-    assert_eq!(uppers[0].parse::<f64>().unwrap(), marrows[0]["blasts"]["upper"].as_f64().unwrap());
+    // Exactly the same number, not merely close: the chart is drawn from the same figures.
+    assert_eq!(
+        uppers[0].parse::<f64>().unwrap().to_bits(),
+        marrows[0]["blasts"]["upper"].as_f64().unwrap().to_bits()
+    );
     let hb_points = chart_points(&page.html, "chart-haemoglobin", "data-value");
     assert_eq!(hb_points, ["82", "79", "121", "125", "106"]);
     assert!(page.html.contains("Blasts rose beyond counting noise"));

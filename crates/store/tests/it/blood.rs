@@ -54,8 +54,8 @@ async fn blood_story(store: Store) {
     // Read back oldest first, exactly as converted.
     let counts = store.blood_counts(patient).await.expect("counts");
     assert_eq!(counts.iter().map(|c| &c.count).collect::<Vec<_>>(), [&first, &second]);
-    assert_eq!(counts[0].count.get(Analyte::Haemoglobin).unwrap().to_string(), "89");
-    assert_eq!(counts[0].count.get(Analyte::Neutrophils).unwrap().to_string(), "0.45");
+    assert_eq!(counts[0].count.get(Analyte::Haemoglobin).expect("haemoglobin").to_string(), "89");
+    assert_eq!(counts[0].count.get(Analyte::Neutrophils).expect("neutrophils").to_string(), "0.45");
     assert_eq!(counts[0].source, "csv");
     assert_eq!(counts[0].entered_by.as_ref().map(|u| u.id), Some(staff.technologist));
     let latest = store.latest_blood_count(patient, None).await.expect("latest");
