@@ -31,7 +31,7 @@ code_enum! {
 
 impl Analyte {
     /// The LOINC code sent and expected for the analyte (clinical reference §7.4 checks the
-    /// digits; 26446-5 is confirmed there [P] as "Blasts/100 leukocytes in Blood").
+    /// digits; 26446-5 is confirmed there \[P\] as "Blasts/100 leukocytes in Blood").
     pub fn loinc(self) -> &'static str {
         match self {
             Self::Haemoglobin => "718-7",

@@ -4,7 +4,7 @@
 //! milestones as markers, all on one shared time axis.
 
 use marrow_domain::blood_count::{AgeBand, Analyte, reference_range};
-use marrow_domain::monitoring::{CR_MARROW_BLASTS, CR_NEUTROPHILS, CR_PLATELETS};
+use marrow_domain::monitoring::{CR_MARROW_BLASTS, CR_NEUTROPHILS, CR_PLATELETS, Estimate};
 use marrow_domain::reference::ReferenceTable;
 use marrow_domain::time::{Date, Timestamp};
 use marrow_interop::chart::{Chart, MilestoneLine, Point, ReferenceLine, Series, render};
@@ -61,26 +61,13 @@ pub fn timeline_charts(t: &Timeline) -> Vec<String> {
             })
             .collect(),
     };
-    let blasts = marrow_series("Marrow blasts", &|m| {
-        m.serial.blasts.map(|b| {
-            (
-                b.percent,
-                b.lower,
-                b.upper,
-                format!("{:.1} % (95 % limits {:.1}–{:.1})", b.percent, b.lower, b.upper),
-            )
-        })
-    });
-    let plasma = marrow_series("Marrow plasma cells", &|m| {
-        m.serial.plasma_cells.map(|b| {
-            (
-                b.percent,
-                b.lower,
-                b.upper,
-                format!("{:.1} % (95 % limits {:.1}–{:.1})", b.percent, b.lower, b.upper),
-            )
-        })
-    });
+    fn percent(e: &Estimate) -> (f64, f64, f64, String) {
+        let text = format!("{:.1} % (95 % limits {:.1}–{:.1})", e.percent, e.lower, e.upper);
+        (e.percent, e.lower, e.upper, text)
+    }
+    let blasts = marrow_series("Marrow blasts", &|m| m.serial.blasts.as_ref().map(percent));
+    let plasma =
+        marrow_series("Marrow plasma cells", &|m| m.serial.plasma_cells.as_ref().map(percent));
     let me = marrow_series("M:E ratio", &|m| {
         m.serial.me_ratio.map(|r| {
             let upper = if r.upper.is_finite() { format!("{:.2}", r.upper) } else { "∞".into() };

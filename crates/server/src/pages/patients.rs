@@ -161,15 +161,24 @@ pub async fn show(
     let id = PatientId(path_id(&id, "patient")?);
     let record = state.store.patient(id).await?;
     let cases = state.store.cases_of_patient(id).await?.iter().map(CaseRow::of).collect();
-    let latest = state.store.latest_blood_count(id, None).await?;
+    let latest = latest_count(&state, &record).await?;
     page(&PatientPage {
         nav: Nav::of(&staff),
         patient: PatientBanner::of(&record, Date::of(state.clock.now())),
         cases,
         can_order: staff.role().may(Action::PlaceOrder),
         can_count: staff.role().may(Action::RecordBloodCount),
-        latest: latest.as_ref().map(|c| LatestCount::of(c, &record.patient)),
+        latest,
     })
+}
+
+/// The patient's latest blood count as the patient and order pages show it.
+async fn latest_count(
+    state: &AppState,
+    record: &marrow_store::PatientRecord,
+) -> Result<Option<LatestCount>, StoreError> {
+    let latest = state.store.latest_blood_count(record.id, None).await?;
+    Ok(latest.map(|c| LatestCount::of(&c, &record.patient)))
 }
 
 fn order_page(
@@ -200,11 +209,7 @@ pub async fn order_form(
     let mut values = FormValues::default();
     values.set("sampling", Sampling::AspirateOnly.code());
     values.set("urgency", Urgency::Routine.code());
-    let latest = state
-        .store
-        .latest_blood_count(record.id, None)
-        .await?
-        .map(|c| LatestCount::of(&c, &record.patient));
+    let latest = latest_count(&state, &record).await?;
     // The latest count's abnormal lineages pre-fill the indication; the clinician can change
     // both before placing the order.
     if let Some(latest) = latest.as_ref().filter(|l| !l.lineages.is_empty()) {
@@ -244,11 +249,7 @@ pub async fn place_order(
         }
         Err(e) => {
             let banner = PatientBanner::of(&record, Date::of(now));
-            let latest = state
-                .store
-                .latest_blood_count(record.id, None)
-                .await?
-                .map(|c| LatestCount::of(&c, &record.patient));
+            let latest = latest_count(&state, &record).await?;
             page_with(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &order_page(&staff, banner, FormState::with_error(form, e), latest),
