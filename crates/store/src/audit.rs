@@ -232,6 +232,16 @@ impl Store {
             }
             prev = stored;
         }
+        // The chain alone cannot show records cut from its end; the id counter, bumped in the
+        // same transaction as every append, still counts them.
+        let appended: i64 =
+            sqlx::query_scalar("SELECT value FROM id_counters WHERE name = 'audit'")
+                .fetch_one(&self.pool)
+                .await?;
+        let last = rows.len() as i64;
+        if appended != last {
+            return Ok(ChainCheck { records: rows.len() as u64, first_broken: Some(last + 1) });
+        }
         Ok(ChainCheck { records: rows.len() as u64, first_broken: None })
     }
 }

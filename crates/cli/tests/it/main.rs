@@ -264,6 +264,22 @@ fn audit_verify_reports_an_intact_chain_on_the_demo_database() {
     assert!(outcome.stdout.contains("audit chain intact"), "{outcome:#?}");
 }
 
+#[tokio::test]
+async fn audit_verify_fails_naming_the_record_after_the_database_is_edited_behind_its_back() {
+    use sqlx::{Connection, Executor};
+    let dir = workdir();
+    let (server, _) = demo_server(dir.path());
+    server.stop();
+    let url = format!("sqlite://{}", dir.path().join("marrow.db").display());
+    let mut raw = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    raw.execute("UPDATE audit_log SET actor_id = NULL WHERE id = 12").await.unwrap();
+    raw.close().await.unwrap();
+    let outcome = run(dir.path(), &["audit", "verify"], None);
+    assert_eq!(outcome.status.code(), Some(1), "{outcome:#?}");
+    assert!(outcome.stderr.contains("audit chain broken at record 12"), "{outcome:#?}");
+    assert_eq!(outcome.stderr.lines().count(), 1, "one error line: {outcome:#?}");
+}
+
 #[test]
 fn commands_other_than_serve_and_migrate_refuse_a_missing_database() {
     let dir = workdir();

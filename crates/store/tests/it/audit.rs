@@ -41,6 +41,47 @@ async fn a_deleted_record_breaks_the_chain_at_the_next_record(db: TestDb) {
     assert_eq!(check, ChainCheck { records: 7, first_broken: Some(5) });
 }
 
+async fn reordered_records_break_the_chain_where_the_order_changes(db: TestDb) {
+    eight_audit_records(&db).await;
+    // Swap records 3 and 5, as someone hiding the order in which things happened might.
+    tamper(&db, "UPDATE audit_log SET id = 1000 WHERE id = 3").await;
+    tamper(&db, "UPDATE audit_log SET id = 3 WHERE id = 5").await;
+    tamper(&db, "UPDATE audit_log SET id = 5 WHERE id = 1000").await;
+    let check = db.store().verify_audit_chain().await.expect("verify");
+    assert_eq!(check, ChainCheck { records: 8, first_broken: Some(3) });
+}
+
+async fn records_cut_from_the_end_are_found(db: TestDb) {
+    eight_audit_records(&db).await;
+    // The last record: what is left is a valid chain on its own, but the counter remembers.
+    tamper(&db, "DELETE FROM audit_log WHERE id = 8").await;
+    let check = db.store().verify_audit_chain().await.expect("verify");
+    assert_eq!(check, ChainCheck { records: 7, first_broken: Some(8) });
+}
+
+#[tokio::test]
+async fn audit_records_reordered_in_sqlite_are_found() {
+    reordered_records_break_the_chain_where_the_order_changes(TestDb::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn audit_records_cut_from_the_end_in_sqlite_are_found() {
+    records_cut_from_the_end_are_found(TestDb::sqlite().await).await;
+}
+
+#[cfg(feature = "postgres-tests")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_records_reordered_in_postgres_are_found() {
+    reordered_records_break_the_chain_where_the_order_changes(TestDb::postgres_from_env().await)
+        .await;
+}
+
+#[cfg(feature = "postgres-tests")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_records_cut_from_the_end_in_postgres_are_found() {
+    records_cut_from_the_end_are_found(TestDb::postgres_from_env().await).await;
+}
+
 #[tokio::test]
 async fn an_audit_record_edited_in_sqlite_is_found() {
     an_edited_record_breaks_the_chain_at_that_record(TestDb::sqlite().await).await;
