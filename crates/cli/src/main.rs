@@ -3,6 +3,7 @@
 //! The only production crate where `anyhow` appears: every error ends here as one line on
 //! stderr and exit status 1, never a panic or a backtrace.
 
+mod backup;
 mod demo;
 
 use std::io::{BufRead, IsTerminal};
@@ -75,6 +76,20 @@ enum Command {
     /// Import blood counts from a file.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Write a consistent copy of the database while it is in use (SQLite: a new database
+    /// file; PostgreSQL: a pg_dump archive) and check it.
+    Backup {
+        /// The file to write; never overwritten.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Restore a backup into --database, which must not hold data yet (SQLite: a new file),
+    /// and check every record's audit chain.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
     /// Create the database if needed and apply pending migrations.
     Migrate,
     /// Manage staff users.
@@ -255,6 +270,10 @@ fn init_logging() {
         .init();
 }
 
+fn database_url(db: &DatabaseArg) -> anyhow::Result<DatabaseUrl> {
+    Ok(DatabaseUrl::parse(&db.url)?)
+}
+
 async fn open(db: &DatabaseArg, mode: OpenMode) -> anyhow::Result<Store> {
     let url = DatabaseUrl::parse(&db.url)?;
     let (store, opened) = Store::open_with(&url, mode).await?;
@@ -295,6 +314,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(&cli.db, &listen, demo, config, hl7_listen.as_deref()).await
         }
         Command::Import(command) => import(&cli.db, command).await,
+        Command::Backup { out } => {
+            println!("{}", backup::backup(&database_url(&cli.db)?, &out).await?);
+            Ok(())
+        }
+        Command::Restore { from } => {
+            println!("{}", backup::restore(&database_url(&cli.db)?, &from).await?);
+            Ok(())
+        }
         Command::Export(command) => export(&cli.db, command).await,
         Command::Analyze { files, cells, model, um_per_px } => {
             analyze(&files, cells, model.as_deref(), um_per_px)

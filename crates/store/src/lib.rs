@@ -74,4 +74,25 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Writes a consistent copy of a SQLite database to `to` while it stays in use: `VACUUM
+    /// INTO` reads one snapshot inside a read transaction, so writers carry on and the copy
+    /// holds every committed transaction up to that moment and nothing half-written. The file
+    /// must not exist. PostgreSQL is backed up with `pg_dump` instead (see `marrow backup`).
+    pub async fn backup_sqlite(&self, to: &std::path::Path) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Open("a PostgreSQL database is backed up with pg_dump".into()));
+        }
+        if to.exists() {
+            return Err(StoreError::Open(format!(
+                "{} exists already; a backup never overwrites a file",
+                to.display()
+            )));
+        }
+        let path = to
+            .to_str()
+            .ok_or_else(|| StoreError::Open(format!("{} is not a UTF-8 path", to.display())))?;
+        sqlx::query("VACUUM INTO $1").bind(path).execute(&self.pool).await?;
+        Ok(())
+    }
 }

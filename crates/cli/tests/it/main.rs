@@ -526,3 +526,98 @@ fn import_stores_hl7_and_csv_blood_counts_and_holds_or_names_what_it_cannot() {
     let nobody = run(dir.path(), &["import", "counts", "counts.csv", "--as", "nobody"], None);
     assert!(nobody.stderr.contains("--as: there is no user"), "{nobody:#?}");
 }
+
+/// Every case (with its signed report versions) and the audit chain of `a` and `b` are equal.
+async fn assert_same_records(a: &marrow_store::Store, b: &marrow_store::Store) {
+    let cases = a.cases(None, 10_000, 0).await.expect("read the database");
+    assert!(!cases.is_empty(), "there is something to compare");
+    assert_eq!(b.case_count().await.expect("read the database"), cases.len() as i64);
+    let mut versions = 0;
+    for summary in &cases {
+        let (left, right) = (
+            a.case(summary.id).await.expect("read the database"),
+            b.case(summary.id).await.expect("read the database"),
+        );
+        versions += left.versions.len();
+        assert_eq!(left, right, "case {} is restored exactly", summary.id);
+    }
+    assert!(versions > 0, "signed report versions were compared");
+    let (chain_a, chain_b) = (
+        a.verify_audit_chain().await.expect("read the database"),
+        b.verify_audit_chain().await.expect("read the database"),
+    );
+    assert_eq!(chain_b.first_broken, None, "the restored audit chain is intact");
+    assert_eq!(chain_a, chain_b);
+    assert_eq!(
+        a.users().await.expect("read the database"),
+        b.users().await.expect("read the database")
+    );
+}
+
+#[tokio::test]
+async fn a_sqlite_backup_taken_while_serving_restores_every_case_version_and_the_audit_chain() {
+    let dir = workdir();
+    let (server, _) = demo_server(dir.path());
+    // Online: the server is running (and holds the database open) while the copy is taken.
+    let backup = run(dir.path(), &["backup", "--out", "copy.db"], None);
+    assert!(backup.assert_success().stdout.contains("audit chain intact"), "{backup:#?}");
+    let again = run(dir.path(), &["backup", "--out", "copy.db"], None);
+    assert!(again.stderr.contains("exists already"), "never overwritten: {again:#?}");
+    server.stop();
+
+    let restore = run(
+        dir.path(),
+        &["--database", "sqlite://restored.db", "restore", "--from", "copy.db"],
+        None,
+    );
+    assert!(restore.assert_success().stdout.contains("restored into"), "{restore:#?}");
+    let into_existing = run(
+        dir.path(),
+        &["--database", "sqlite://marrow.db", "restore", "--from", "copy.db"],
+        None,
+    );
+    assert_eq!(into_existing.status.code(), Some(1), "{into_existing:#?}");
+    assert!(into_existing.stderr.contains("exists already"), "{into_existing:#?}");
+
+    let open = |name: &str| {
+        let url = marrow_store::DatabaseUrl::Sqlite(dir.path().join(name));
+        async move {
+            marrow_store::Store::open_with(&url, marrow_store::OpenMode::MustExist).await.unwrap().0
+        }
+    };
+    assert_same_records(&open("marrow.db").await, &open("restored.db").await).await;
+
+    // A file that is not a Marrow backup is refused and leaves nothing behind.
+    std::fs::write(dir.path().join("junk.db"), b"not a database").unwrap();
+    let junk = run(
+        dir.path(),
+        &["--database", "sqlite://from-junk.db", "restore", "--from", "junk.db"],
+        None,
+    );
+    assert_eq!(junk.status.code(), Some(1), "{junk:#?}");
+    assert!(!dir.path().join("from-junk.db").exists());
+}
+
+#[cfg(feature = "postgres-tests")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_backup_restores_into_an_empty_database_with_every_case_and_the_audit_chain() {
+    let dir = workdir();
+    let source = marrow_testkit::TestDb::postgres_from_env().await;
+    let target = marrow_testkit::TestDb::postgres_from_env().await;
+    let seeded =
+        run(dir.path(), &["--database", &source.url(), "seed-synthetic", "--cases", "12"], None);
+    seeded.assert_success();
+    let dump =
+        run(dir.path(), &["--database", &source.url(), "backup", "--out", "marrow.dump"], None);
+    assert!(dump.assert_success().stdout.contains("pg_dump"), "{dump:#?}");
+    assert!(!dump.stderr.contains("marrow:marrow@"), "no password in the output: {dump:#?}");
+    let restore =
+        run(dir.path(), &["--database", &target.url(), "restore", "--from", "marrow.dump"], None);
+    assert!(restore.assert_success().stdout.contains("audit chain intact"), "{restore:#?}");
+    assert_same_records(&source.store(), &target.store()).await;
+    // The target now holds data: a second restore into it is refused.
+    let twice =
+        run(dir.path(), &["--database", &target.url(), "restore", "--from", "marrow.dump"], None);
+    assert_eq!(twice.status.code(), Some(1), "{twice:#?}");
+    assert!(twice.stderr.contains("holds data already"), "{twice:#?}");
+}
