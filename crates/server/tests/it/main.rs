@@ -13,6 +13,7 @@ mod exports;
 mod gallery;
 mod hl7;
 mod lab;
+mod logs;
 mod report_snapshot;
 mod safety;
 mod signed;

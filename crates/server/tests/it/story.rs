@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::sqlite_app;
 
-async fn api_story(app: &TestApp) {
+pub(crate) async fn api_story(app: &TestApp) {
     let clinician = app.api_as(Role::Clinician).await;
     let nurse = app.api_as(Role::Nurse).await;
     let proceduralist = app.api_as(Role::Proceduralist).await;
@@ -174,7 +174,7 @@ async fn api_story(app: &TestApp) {
     assert_eq!(chain.first_broken, None);
 }
 
-async fn pages_story(app: &TestApp) {
+pub(crate) async fn pages_story(app: &TestApp) {
     let mut clinician = app.browser_as(Role::Clinician).await;
     let mut nurse = app.browser_as(Role::Nurse).await;
     let mut proceduralist = app.browser_as(Role::Proceduralist).await;
