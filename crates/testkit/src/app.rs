@@ -277,6 +277,26 @@ impl Browser {
         self.post_raw(path, &body).await
     }
 
+    /// POSTs a raw body with the session's CSRF token in `X-CSRF-Token`, as the counter and
+    /// gallery scripts do.
+    pub async fn post_with_csrf_header(
+        &mut self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Page {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base_url))
+            .header("x-csrf-token", self.csrf.clone())
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("POST with a CSRF header");
+        self.read(response).await
+    }
+
     /// POST exactly these fields (no CSRF token added).
     pub async fn post_raw(&mut self, path: &str, fields: &[(String, String)]) -> Page {
         let response = self

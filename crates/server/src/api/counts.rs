@@ -40,9 +40,10 @@ pub async fn start_count(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<StartBody>,
+    body: JsonBody<StartBody>,
 ) -> Result<Response, ApiError> {
     require(&user.0, Action::RecordDifferential)?;
+    let body = body.parse()?;
     let case = CaseId(path_id(&id, "case")?);
     let target = match body.target {
         None => Target::default(),
@@ -84,8 +85,10 @@ pub async fn post_events(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<EventsBody>,
+    body: JsonBody<EventsBody>,
 ) -> Result<Json<AckDto>, ApiError> {
+    require(&user.0, Action::RecordDifferential)?;
+    let body = body.parse()?;
     let count = CountId(path_id(&id, "count")?);
     Ok(Json(accept_events(&state, &user.0, count, &body).await?))
 }
@@ -209,8 +212,10 @@ pub async fn decide_cell(
     State(state): State<AppState>,
     user: ApiUser,
     Path((id, cell)): Path<(String, String)>,
-    JsonBody(body): JsonBody<DecisionBody>,
+    body: JsonBody<DecisionBody>,
 ) -> Result<Json<CellDto>, ApiError> {
+    require(&user.0, Action::RecordDifferential)?;
+    let body = body.parse()?;
     let count = CountId(path_id(&id, "count")?);
     let cell = path_id(&cell, "image cell")?;
     Ok(Json(imaging::decide(&state, &user.0, count, cell, &body).await?))

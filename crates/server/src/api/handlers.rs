@@ -69,9 +69,10 @@ pub async fn list_patients(
 pub async fn create_patient(
     State(state): State<AppState>,
     user: ApiUser,
-    JsonBody(body): JsonBody<NewPatientBody>,
+    body: JsonBody<NewPatientBody>,
 ) -> ApiResult<Response> {
     require(&user.0, Action::RegisterPatient)?;
+    let body = body.parse()?;
     let input = PatientInput {
         mrn: &body.mrn,
         family_name: &body.family_name,
@@ -152,9 +153,10 @@ pub async fn list_cases(
 pub async fn place_order(
     State(state): State<AppState>,
     user: ApiUser,
-    JsonBody(body): JsonBody<OrderBody>,
+    body: JsonBody<OrderBody>,
 ) -> ApiResult<Response> {
     require(&user.0, Action::PlaceOrder)?;
+    let body = body.parse()?;
     let input = OrderInput {
         indication: &body.indication,
         lineages: body.lineages.iter().map(String::as_str).collect(),
@@ -200,9 +202,10 @@ pub async fn record_safety_check(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<SafetyBody>,
+    body: JsonBody<SafetyBody>,
 ) -> ApiResult<Json<CaseDto>> {
     require(&user.0, Action::RecordSafetyCheck)?;
+    let body = body.parse()?;
     let id = CaseId(path_id(&id, "case")?);
     let platelets = body.platelets.map(|p| p.to_string()).unwrap_or_default();
     let inr = body.inr.map(|i| i.to_string()).unwrap_or_default();
@@ -239,9 +242,10 @@ pub async fn record_procedure(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<ProcedureBody>,
+    body: JsonBody<ProcedureBody>,
 ) -> ApiResult<Json<CaseDto>> {
     require(&user.0, Action::RecordProcedure)?;
+    let body = body.parse()?;
     let id = CaseId(path_id(&id, "case")?);
     let record = state.store.case(id).await?;
     let volumes: Vec<String> = body
@@ -303,9 +307,10 @@ pub async fn record_differential(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<DifferentialBody>,
+    body: JsonBody<DifferentialBody>,
 ) -> ApiResult<Json<CaseDto>> {
     require(&user.0, Action::RecordDifferential)?;
+    let body = body.parse()?;
     let id = CaseId(path_id(&id, "case")?);
     let texts: Vec<(String, String)> =
         body.counts.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
@@ -325,9 +330,10 @@ pub async fn record_aspirate(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<AspirateBody>,
+    body: JsonBody<AspirateBody>,
 ) -> ApiResult<Json<CaseDto>> {
     require(&user.0, Action::RecordDifferential)?;
+    let body = body.parse()?;
     let id = CaseId(path_id(&id, "case")?);
     let examined = body.particles_examined_for_iron.map(|n| n.to_string()).unwrap_or_default();
     let aspirate =
@@ -356,9 +362,10 @@ pub async fn save_draft(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<DraftBody>,
+    body: JsonBody<DraftBody>,
 ) -> ApiResult<Json<CaseDto>> {
     require(&user.0, Action::DraftReport)?;
+    let body = body.parse()?;
     let id = CaseId(path_id(&id, "case")?);
     let content = body.content().map_err(AppError::Input)?;
     state
@@ -377,9 +384,10 @@ pub async fn sign_report(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<SignBody>,
+    body: JsonBody<SignBody>,
 ) -> ApiResult<Json<CaseDto>> {
     require(&user.0, Action::SignReport)?;
+    let body = body.parse()?;
     let id = CaseId(path_id(&id, "case")?);
     let shown = body.flags_shown;
     state.store.sign_report(id, shown.as_deref(), stamp(&state, &user)).await?;
@@ -395,9 +403,10 @@ pub async fn amend_report(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<AmendBody>,
+    body: JsonBody<AmendBody>,
 ) -> ApiResult<Json<CaseDto>> {
     require(&user.0, Action::AmendReport)?;
+    let body = body.parse()?;
     let id = CaseId(path_id(&id, "case")?);
     amendment_reason(&body.reason).map_err(AppError::Input)?;
     let content = body.content().map_err(AppError::Input)?;

@@ -11,44 +11,63 @@ use crate::error::{ApiError, AppError};
 const MAX_BODY: usize = 256 * 1024;
 
 /// A JSON body whose parse errors name the offending member (e.g. `medications[0].dose`).
-pub struct JsonBody<T>(pub T);
+///
+/// A bad body is not refused while the request is read: the handler checks the caller's role
+/// first and then calls [`JsonBody::parse`], so a role that may not act is told so (403) and
+/// never learns what the endpoint would have accepted.
+pub struct JsonBody<T>(Result<T, AppError>);
+
+impl<T> JsonBody<T> {
+    /// The body, or the error naming what is wrong with it.
+    pub fn parse(self) -> Result<T, AppError> {
+        self.0
+    }
+}
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|e| AppError::Input(FieldError::new("body", e.body_text())))?;
-        if bytes.len() > MAX_BODY {
-            return Err(AppError::Input(FieldError::new("body", "is larger than 256 KiB")).into());
-        }
-        // An empty body is an empty object, so endpoints whose members are all optional (sign)
-        // take a bare POST; required members are still named when missing.
-        let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let message = inner.to_string();
-            if !matches!(inner.classify(), serde_json::error::Category::Data) {
-                return AppError::Input(FieldError::new(
-                    "body",
-                    format!("is not valid JSON ({message})"),
-                ));
-            }
-            let field = if path == "." || path.is_empty() {
-                // Unknown or missing members are reported against the object: take the name
-                // serde quotes in backticks.
-                message.split('`').nth(1).map_or_else(|| "body".to_owned(), str::to_owned)
-            } else {
-                path
-            };
-            AppError::Input(FieldError::new(field, message))
-        })?;
-        de.end().map_err(|e| AppError::Input(FieldError::new("body", e.to_string())))?;
-        Ok(JsonBody(value))
+        Ok(JsonBody(read(request, state).await))
     }
+}
+
+/// Reads and parses the body; the error names the member to blame.
+async fn read<S: Send + Sync, T: DeserializeOwned>(
+    request: Request,
+    state: &S,
+) -> Result<T, AppError> {
+    let bytes = Bytes::from_request(request, state)
+        .await
+        .map_err(|e| AppError::Input(FieldError::new("body", e.body_text())))?;
+    if bytes.len() > MAX_BODY {
+        return Err(AppError::Input(FieldError::new("body", "is larger than 256 KiB")));
+    }
+    // An empty body is an empty object, so endpoints whose members are all optional (sign)
+    // take a bare POST; required members are still named when missing.
+    let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        if !matches!(inner.classify(), serde_json::error::Category::Data) {
+            return AppError::Input(FieldError::new(
+                "body",
+                format!("is not valid JSON ({message})"),
+            ));
+        }
+        let field = if path == "." || path.is_empty() {
+            // Unknown or missing members are reported against the object: take the name
+            // serde quotes in backticks.
+            message.split('`').nth(1).map_or_else(|| "body".to_owned(), str::to_owned)
+        } else {
+            path
+        };
+        AppError::Input(FieldError::new(field, message))
+    })?;
+    de.end().map_err(|e| AppError::Input(FieldError::new("body", e.to_string())))?;
+    Ok(value)
 }
 
 /// A query string whose parse errors are a 422 naming the parameter, in the API's JSON error

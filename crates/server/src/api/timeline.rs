@@ -125,9 +125,10 @@ pub async fn add_blood_count(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<NewBloodCountBody>,
+    body: JsonBody<NewBloodCountBody>,
 ) -> Result<Response, ApiError> {
     require(&user.0, Action::RecordBloodCount)?;
+    let body = body.parse()?;
     let patient = state.store.patient(PatientId(path_id(&id, "patient")?)).await?;
     let now = state.clock.now();
     let taken_at = Timestamp::parse("taken_at", &body.taken_at).map_err(AppError::Input)?;
@@ -208,9 +209,10 @@ pub async fn add_milestone(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<NewMilestoneBody>,
+    body: JsonBody<NewMilestoneBody>,
 ) -> Result<Response, ApiError> {
     require(&user.0, Action::RecordMilestone)?;
+    let body = body.parse()?;
     let patient = PatientId(path_id(&id, "patient")?);
     let now = state.clock.now();
     let milestone = Milestone::parse(&body.on, &body.kind, &body.description, Date::of(now))

@@ -204,7 +204,7 @@ pub async fn show(
 /// A JSON body from the counter page, with the session's CSRF token in `X-CSRF-Token`.
 pub struct PageJson<T> {
     pub(super) staff: Staff,
-    pub(super) body: T,
+    pub(super) body: crate::api::JsonBody<T>,
 }
 
 /// The session's staff member, once the page's script has sent the session's CSRF token in
@@ -231,8 +231,7 @@ impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for PageJson<T> {
         let (mut parts, body) = request.into_parts();
         let staff = staff_with_csrf_header(&mut parts, state).await?;
         let request = Request::from_parts(parts, body);
-        let crate::api::JsonBody(body) =
-            crate::api::JsonBody::<T>::from_request(request, state).await?;
+        let body = crate::api::JsonBody::<T>::from_request(request, state).await?;
         Ok(PageJson { staff, body })
     }
 }
@@ -243,6 +242,8 @@ pub async fn events(
     Path(id): Path<String>,
     PageJson { staff, body }: PageJson<EventsBody>,
 ) -> Result<Response, ApiError> {
+    staff.require(Action::RecordDifferential)?;
+    let body = body.parse()?;
     let count = CountId(path_id(&id, "count")?);
     let ack = accept_events(&state, &staff.user, count, &body).await?;
     Ok((StatusCode::OK, Json(ack)).into_response())

@@ -162,6 +162,8 @@ pub async fn decide(
     Path((id, cell)): Path<(String, String)>,
     PageJson { staff, body }: PageJson<DecisionBody>,
 ) -> Result<Json<CellDto>, ApiError> {
+    staff.require(Action::RecordDifferential)?;
+    let body = body.parse()?;
     let count = CountId(path_id(&id, "count")?);
     let cell = path_id(&cell, "image cell")?;
     Ok(Json(imaging::decide(&state, &staff.user, count, cell, &body).await?))

@@ -15,6 +15,7 @@ mod hl7;
 mod lab;
 mod logs;
 mod report_snapshot;
+mod route_matrix;
 mod safety;
 mod signed;
 mod story;
