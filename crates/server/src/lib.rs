@@ -144,7 +144,7 @@ pub fn app(state: AppState) -> Router {
         .route("/static/gallery.js", get(gallery_script))
         .merge(pages::router())
         .merge(api::router())
-        .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security_headers))
         .with_state(state)
 }
 
@@ -202,11 +202,21 @@ async fn safety_script() -> Response {
 }
 
 async fn security_headers(
+    State(state): State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    // Served over HTTPS (the same setting that marks cookies Secure): browsers must never fall
+    // back to plain HTTP for this host, for a year (OWASP HTTP Strict Transport Security
+    // Cheat Sheet). Over plain HTTP the header would be ignored, so it is not sent.
+    if state.config.secure_cookies {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(

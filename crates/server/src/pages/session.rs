@@ -55,6 +55,11 @@ fn login_response(
     Ok(response)
 }
 
+/// Failed logins a username may have within [`LOGIN_WINDOW`] before it is refused.
+pub const LOGIN_FAILURES: i64 = 5;
+/// The window failed logins are counted over, in seconds (15 minutes).
+pub const LOGIN_WINDOW: i64 = 15 * 60;
+
 pub async fn login_page(State(state): State<AppState>) -> Result<Response, PageError> {
     login_response(&state, StatusCode::OK, "", "")
 }
@@ -85,6 +90,30 @@ pub async fn login(
             "Enter your username and password.",
         );
     }
+    // Password guessing is slowed per username, on every node alike (the failures are in the
+    // database): after LOGIN_FAILURES failed attempts within LOGIN_WINDOW seconds, the
+    // username is refused without a password check until the oldest of them leaves the window
+    // (OWASP Authentication Cheat Sheet, "Login Throttling"; NIST SP 800-63B §5.2.2).
+    let now = state.clock.now();
+    let window_start = now.plus_seconds(-LOGIN_WINDOW);
+    let (failures, first) = state.store.login_failures_since(&username, window_start).await?;
+    if failures >= LOGIN_FAILURES {
+        let wait = first.map_or(LOGIN_WINDOW, |f| f.unix() + LOGIN_WINDOW - now.unix());
+        tracing::warn!("login refused: too many failed attempts for one username");
+        let mut response = login_response(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            &username,
+            &format!(
+                "Too many failed attempts. Try again in {} minutes, or ask an administrator.",
+                (wait + 59) / 60
+            ),
+        )?;
+        if let Ok(value) = wait.max(1).to_string().parse() {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return Ok(response);
+    }
     let found = state.store.user_for_login(&username).await?;
     // Hashing runs off the async threads: argon2 is deliberately slow.
     let ok = match found {
@@ -98,6 +127,7 @@ pub async fn login(
     };
     let Some(user) = ok else {
         tracing::info!("failed login");
+        state.store.record_login_failure(&username, now, window_start).await?;
         return login_response(
             &state,
             StatusCode::UNAUTHORIZED,
@@ -105,8 +135,8 @@ pub async fn login(
             "Unknown username or wrong password.",
         );
     };
+    state.store.clear_login_failures(&username).await?;
     let token = new_token();
-    let now = state.clock.now();
     let expires = now.plus_seconds(state.config.session_seconds);
     state.store.create_session(&token_hash(&token), user.id, &new_token(), now, expires).await?;
     tracing::info!(user_id = user.id.0, "login");

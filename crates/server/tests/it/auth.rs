@@ -1,6 +1,7 @@
 //! Logging in and out, CSRF, bearer tokens, security headers and the fixed contract points.
 
 use marrow_domain::role::Role;
+use marrow_server::Config;
 use marrow_testkit::app::{PASSWORD, hidden_value, snapshot};
 use marrow_testkit::{Api, Browser};
 use serde_json::json;
@@ -192,4 +193,89 @@ async fn unknown_paths_are_404_in_the_callers_format() {
     let page = reqwest::get(format!("{}/nothing-here", app.base_url)).await.unwrap();
     assert_eq!(page.status(), 404);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_lock_that_username_for_a_while_on_every_node() {
+    let app = sqlite_app().await;
+    let (_, username) = app.user(Role::Nurse, "guessed").await;
+    let (_, other) = app.user(Role::Nurse, "bystander").await;
+    let mut browser = Browser::new(&app.base_url);
+    for attempt in 1..=5 {
+        assert_eq!(browser.login(&username, "not the password").await, 401, "attempt {attempt}");
+    }
+    // The sixth try is refused before any password check, even with the right password.
+    let page = browser.get("/login").await;
+    let token = marrow_testkit::app::hidden_value(&page.html, "login_csrf").unwrap();
+    let fields = vec![
+        ("login_csrf".to_owned(), token),
+        ("username".to_owned(), username.clone()),
+        ("password".to_owned(), PASSWORD.to_owned()),
+    ];
+    let locked = browser.post_raw("/login", &fields).await;
+    assert_eq!(locked.status, 429);
+    assert!(locked.html.contains("Too many failed attempts. Try again in 15 minutes"));
+    assert_eq!(browser.get("/cases").await.status, 303, "no session was given");
+    // Another username is not affected.
+    assert_eq!(Browser::new(&app.base_url).login(&other, PASSWORD).await, 303);
+    // The failures live in the database: a second node sees the same lock.
+    let second = second_node(&app).await;
+    assert_eq!(Browser::new(&second).login(&username, PASSWORD).await, 429);
+
+    // Failures older than the 15-minute window do not count, and a login clears the rest.
+    let (_, later) = app.user(Role::Nurse, "later").await;
+    let now = marrow_testkit::synthetic::now();
+    for _ in 0..5 {
+        app.store
+            .record_login_failure(&later, now.plus_seconds(-16 * 60), now.plus_seconds(-3600))
+            .await
+            .unwrap();
+    }
+    assert_eq!(Browser::new(&app.base_url).login(&later, PASSWORD).await, 303);
+    let (count, _) = app.store.login_failures_since(&later, now.plus_seconds(-3600)).await.unwrap();
+    assert_eq!(count, 0, "a login forgets the failures");
+}
+
+/// Another server on the same database, as a second app node would be; returns its base URL.
+async fn second_node(app: &marrow_testkit::TestApp) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let clock = std::sync::Arc::new(marrow_server::FixedClock(marrow_testkit::synthetic::now()));
+    let state = marrow_server::AppState::with_clock(app.store.clone(), Config::default(), clock);
+    let router = marrow_server::app(state);
+    tokio::spawn(async move {
+        let _ = marrow_server::serve(listener, router, std::future::pending::<()>()).await;
+    });
+    base
+}
+
+#[tokio::test]
+async fn an_expired_session_is_a_new_login() {
+    // Sessions that end the moment they start: the next request must not be let in.
+    let config = Config { session_seconds: 0, ..Config::default() };
+    let app =
+        marrow_testkit::app::spawn_app_with(marrow_testkit::TestDb::sqlite().await, config).await;
+    let (_, username) = app.user(Role::Clinician, "expiring").await;
+    let mut browser = Browser::new(&app.base_url);
+    assert_eq!(browser.login(&username, PASSWORD).await, 303);
+    let page = browser.get("/cases").await;
+    assert_eq!((page.status, page.location.as_deref()), (303, Some("/login")));
+}
+
+#[tokio::test]
+async fn hsts_is_sent_when_marrow_is_served_over_https_only() {
+    let plain = sqlite_app().await;
+    let r = reqwest::get(format!("{}/login", plain.base_url)).await.unwrap();
+    assert!(r.headers().get("strict-transport-security").is_none(), "not over plain HTTP");
+    let config = Config { secure_cookies: true, ..Config::default() };
+    let tls =
+        marrow_testkit::app::spawn_app_with(marrow_testkit::TestDb::sqlite().await, config).await;
+    for path in ["/login", "/healthz", "/api/v1/me", "/static/marrow.css"] {
+        let r = reqwest::get(format!("{}{path}", tls.base_url)).await.unwrap();
+        assert_eq!(
+            r.headers()["strict-transport-security"],
+            "max-age=31536000; includeSubDomains",
+            "{path}"
+        );
+    }
 }

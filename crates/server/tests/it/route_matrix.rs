@@ -352,3 +352,44 @@ async fn every_role_is_allowed_or_refused_on_every_route_as_the_matrix_says() {
         failures.join("\n")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_state_changing_page_route_refuses_a_request_without_the_csrf_token() {
+    let app = sqlite_app().await;
+    let staff = Staff::insert(&app.store, "!synthetic").await;
+    let (patient, case) = case_at(&app.store, &staff, 1, CaseStatus::InLab).await;
+    let count =
+        app.store.start_count(case, 500, synthetic::stamp(staff.technologist)).await.unwrap();
+    let held =
+        app.store.hold_message("mllp", "MSH|^~\\&|X", "test", synthetic::now()).await.unwrap();
+    let ids = Ids { patient: patient.0, case: case.0, count: count.id.0, held };
+    let before = marrow_testkit::app::snapshot(&app.store).await;
+    let mut checked = 0;
+    for &(method, template, who) in MATRIX {
+        if method != "POST" || template.starts_with("/api/") {
+            continue;
+        }
+        // The patient's own form carries its own token and is refused as "link not valid"
+        // before that (tests/it/checkin.rs covers its token).
+        if template.starts_with("/checkin/") {
+            continue;
+        }
+        let role = match who {
+            Who::Roles(roles) => roles[0],
+            Who::AnyStaff | Who::Public => Clinician,
+        };
+        let mut browser = app.browser_as_named(role, &format!("csrf-{checked}")).await;
+        let path = fill(template, &ids);
+        // A form with every field but the token, as a forged cross-site form would be.
+        let fields = vec![("anything".to_owned(), "x".to_owned())];
+        let reply = if template == "/login" {
+            Browser::new(&app.base_url).post_raw(&path, &fields).await
+        } else {
+            browser.post_raw(&path, &fields).await
+        };
+        assert_eq!(reply.status, 403, "POST {path} without a CSRF token: {}", reply.html);
+        checked += 1;
+    }
+    assert!(checked > 30, "every state-changing page route was tried: {checked}");
+    assert_eq!(before, marrow_testkit::app::snapshot(&app.store).await, "nothing changed");
+}

@@ -222,3 +222,52 @@ impl Store {
         row.as_ref().map(user_from).transpose()
     }
 }
+
+impl Store {
+    /// Records a failed login for `username` (known or not, so the answers do not tell which)
+    /// and forgets failures older than `forget_before`.
+    pub async fn record_login_failure(
+        &self,
+        username: &str,
+        at: Timestamp,
+        forget_before: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM login_failures WHERE at < $1")
+            .bind(forget_before.to_rfc3339())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO login_failures (username, at) VALUES ($1, $2)")
+            .bind(username)
+            .bind(at.to_rfc3339())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Failed logins for `username` since `since`, and the earliest of them.
+    pub async fn login_failures_since(
+        &self,
+        username: &str,
+        since: Timestamp,
+    ) -> Result<(i64, Option<Timestamp>), StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(at) AS first FROM login_failures WHERE username = $1 AND at >= $2",
+        )
+        .bind(username)
+        .bind(since.to_rfc3339())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((col(&row, "n")?, crate::rows::opt_timestamp(&row, "first")?))
+    }
+
+    /// Forgets a username's failed logins (after it logs in).
+    pub async fn clear_login_failures(&self, username: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM login_failures WHERE username = $1")
+            .bind(username)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
