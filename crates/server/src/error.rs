@@ -35,6 +35,9 @@ pub enum AppError {
     /// The database is unreachable.
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
+    /// The database's disk is full: nothing was saved.
+    #[error("the database's disk is full, so nothing was saved; tell the system administrator")]
+    StorageFull,
     /// Anything else: a bug or a broken database.
     #[error("internal error")]
     Internal(String),
@@ -59,6 +62,7 @@ impl From<StoreError> for AppError {
                 AppError::Conflict { message: e.to_string(), field: None }
             }
             ref unavailable if unavailable.is_unavailable() => AppError::Unavailable,
+            ref full if full.is_disk_full() => AppError::StorageFull,
             other => AppError::Internal(format!("{other:?}")),
         }
     }
@@ -73,6 +77,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -82,6 +87,14 @@ impl AppError {
             AppError::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
                 "Something went wrong; the details have been logged.".to_owned()
+            }
+            AppError::StorageFull => {
+                tracing::error!("the database's disk is full: a write was refused");
+                self.to_string()
+            }
+            AppError::Unavailable => {
+                tracing::warn!("the database is unavailable: a request was refused");
+                self.to_string()
             }
             other => other.to_string(),
         }

@@ -54,14 +54,33 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether the database itself is unavailable (for a 503 rather than a 500).
+    /// Whether the database itself is unavailable (for a 503 rather than a 500): unreachable,
+    /// the pool's wait for a connection ran out, or PostgreSQL shutting down or dropping the
+    /// connection (SQLSTATE classes 08 "connection exception" and 57 "operator intervention",
+    /// e.g. 57P01 admin_shutdown).
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
+        match self {
             StoreError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
-            )
-        )
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
+            ) => true,
+            StoreError::Database(sqlx::Error::Protocol(_)) => true,
+            StoreError::Database(sqlx::Error::Database(db)) => {
+                db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57"))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the database's disk is full: SQLite's SQLITE_FULL (13) or PostgreSQL's
+    /// disk_full (53100). Nothing of the failed transaction was written.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(db)) => {
+                matches!(db.code().as_deref(), Some("13" | "53100"))
+                    || db.message().contains("database or disk is full")
+            }
+            _ => false,
+        }
     }
 }
 

@@ -232,7 +232,9 @@ async fn open_postgres(url: &DatabaseUrl, raw: &str) -> Result<sqlx::AnyPool, St
     drop(probe);
     AnyPoolOptions::new()
         .max_connections(16)
-        .acquire_timeout(Duration::from_secs(5))
+        // Fail fast while the server is away: a request waits at most this long for a
+        // connection and then gets a 503; the pool reconnects by itself once the server is back.
+        .acquire_timeout(Duration::from_secs(3))
         .connect_with(options)
         .await
         .map_err(|e| fail(pg_reason(&e)))
