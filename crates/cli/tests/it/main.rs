@@ -4,6 +4,7 @@
 
 mod kill;
 mod support;
+mod two_nodes;
 
 use support::{Server, assert_one_error_line, demo_users, listed_user, login_csrf, run, workdir};
 
