@@ -13,7 +13,7 @@ use crate::support::{Server, run, workdir};
 /// A token for `user`, created with the command line.
 fn token(dir: &std::path::Path, url: &str, user: &str) -> String {
     let out = run(dir, &["--database", url, "token", "create", user], None);
-    out.assert_success().stdout.trim().lines().last().unwrap().trim().to_owned()
+    out.assert_success().stdout.trim().lines().last().expect("a token line").trim().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
