@@ -63,10 +63,12 @@ function cellNode(cell, reviewing) {
     node.type = "button";
     node.tabIndex = -1;
     const label = labelFor(cell);
-    caption.textContent = label === null ? `? ${percent(cell.confidence)}` : `${decisionLabel(label)} ${percent(cell.confidence)}`;
+    caption.textContent = label === null ? `No label ${percent(cell.confidence)}` : `${decisionLabel(label)} ${percent(cell.confidence)}`;
     if (relabels.has(cell.id)) node.classList.add("relabelled");
     if (label === null) node.classList.add("needs-human");
-    node.setAttribute("aria-label", describe(cell));
+    // The name starts with the caption a sighted user sees, so speech input can say it
+    // (WCAG 2.5.3 label in name); the rest tells a screen reader what the image shows.
+    node.setAttribute("aria-label", `${caption.textContent}. ${describe(cell)}`);
     node.addEventListener("click", () => focusCell(cell.id));
   } else {
     caption.textContent = `${decisionLabel(cell.decision)} (model ${cell.model_class} ${percent(cell.confidence)})`;

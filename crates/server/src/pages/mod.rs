@@ -146,7 +146,40 @@ impl FormState {
             _ => "",
         }
     }
+
+    /// Whether the error is about `field` itself (e.g. one table cell, `medications[1].dose`).
+    pub fn error_is(&self, field: &str) -> bool {
+        self.error.as_ref().is_some_and(|e| e.field == field)
+    }
+
+    /// The message of an error about `field` itself, not one of its rows, or "".
+    pub fn error_at(&self, field: &str) -> &str {
+        match &self.error {
+            Some(e) if e.field == field => &e.message,
+            _ => "",
+        }
+    }
+
+    /// The field the error summary links to: its control has the id `f-` and this name. An
+    /// item of a one-box list (`allergies[2]`) is its box (`allergies`); "" for an error that
+    /// no control on the page can mend (a stale or tampered hidden field), which the summary
+    /// states without a link.
+    pub fn error_target(&self) -> &str {
+        let Some(e) = &self.error else { return "" };
+        let field = e.field.as_str();
+        if NO_CONTROL.contains(&field) {
+            return "";
+        }
+        match field.strip_suffix(']').and_then(|f| f.rsplit_once('[')) {
+            Some((list, _)) => list,
+            None => field,
+        }
+    }
 }
+
+/// Error fields that name no control on a page: a hidden token that only a reload mends, or
+/// the request as a whole.
+const NO_CONTROL: &[&str] = &["revision", "form", "body"];
 
 /// Renders a template as a 200 page.
 pub fn page<T: Template>(template: &T) -> Result<Response, PageError> {
