@@ -165,7 +165,7 @@ async function refresh() {
   }
   cells = await response.json();
   render();
-markFocus(true);
+  markFocus(true);
 }
 
 async function decide(cell, decision) {
@@ -190,7 +190,6 @@ async function decide(cell, decision) {
     relabels.delete(cell.id);
     focusId = after ? after.id : null;
     render();
-markFocus(true);
     markFocus(true);
     el("review-status").textContent = `Cell ${cell.id}: ${decisionLabel(decision)}${stored.counted ? ", counted" : ""}. ` + el("review-status").textContent;
   } finally {
@@ -243,12 +242,10 @@ document.addEventListener("keydown", (event) => {
   else if (key === "Escape") {
     relabels.delete(cell.id);
     render();
-markFocus(true);
     markFocus(true);
   } else if (classByKey.has(key)) {
     relabels.set(cell.id, classByKey.get(key));
     render();
-markFocus(true);
     markFocus(true);
     el("review-status").textContent = `Cell ${cell.id} relabelled ${decisionLabel(classByKey.get(key))}; Enter accepts.`;
   } else handled = false;
@@ -287,6 +284,8 @@ if (form) {
     await refresh();
     markFocus(true);
     el("upload-button").disabled = false;
+    // The button had the focus, and lost it when disabled: with no cell to review, give it back.
+    if (!gallery.contains(document.activeElement)) el("upload-button").focus();
     status.textContent = `${files.length - failures.length} of ${files.length} image(s) analysed; ${found} cell(s) found.` +
       (failures.length ? ` Not analysed: ${failures.join("; ")}` : "");
   });
