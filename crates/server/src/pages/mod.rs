@@ -228,3 +228,33 @@ pub fn options<T: Copy>(
 pub fn path_id(raw: &str, what: &str) -> Result<i64, AppError> {
     raw.parse::<i64>().map_err(|_| AppError::NotFound(format!("{what} {raw:?} does not exist")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(field: &str) -> FormState {
+        FormState::with_error(FormValues::default(), FieldError::new(field, "is wrong"))
+    }
+
+    #[test]
+    fn the_error_summary_links_to_the_control_that_mends_the_error() {
+        assert_eq!(refused("platelets").error_target(), "platelets");
+        // One cell of a table row has its own control.
+        assert_eq!(refused("medications[1].dose").error_target(), "medications[1].dose");
+        // One line of a one-box list is that box.
+        assert_eq!(refused("allergies[2]").error_target(), "allergies");
+        // A hidden token names no control: the summary states the error without a link.
+        assert_eq!(refused("revision").error_target(), "");
+        assert_eq!(FormState::default().error_target(), "");
+    }
+
+    #[test]
+    fn a_row_error_belongs_to_its_table_but_only_to_its_own_cell() {
+        let form = refused("medications[1].dose");
+        assert_eq!(form.error_for("medications"), "is wrong");
+        assert!(form.error_is("medications[1].dose"));
+        assert!(!form.error_is("medications[0].dose"));
+        assert_eq!(form.error_at("medications"), "");
+    }
+}
