@@ -11,7 +11,7 @@
 // a screen reader.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { demo } from "./support.mjs";
@@ -84,8 +84,11 @@ before(async () => {
 
 after(async () => {
   await app?.stop();
+  const routes = pageRoutes();
   const lines = [
     `axe-core ${AXE_VERSION}, tags ${TAGS.join(" ")}; failing impacts: ${[...FAILING_IMPACTS].join(", ")}`,
+    `${routes.length} GET routes in crates/server/src/pages/mod.rs, ${NOT_HTML.size} of them not HTML; ` +
+      `${new Set(checked.map((c) => routeOf(c.path.split("?")[0], routes)).filter(Boolean)).size} of them checked`,
     `${checked.length} page states checked:`,
     ...checked.map(
       (c) =>
@@ -375,7 +378,6 @@ test("the laboratory: receiving, counting, images, the report, signing and amend
   await confirmNotHtml(tech, `${countPath}/stats`);
   await visit(tech, "technologist", `${countPath}/gallery`, "gallery, no images");
   const cell = fileURLToPath(new URL("../crates/vision/tests/data/marrow-cells/LYT/", import.meta.url));
-  const { readdirSync } = await import("node:fs");
   const image = cell + readdirSync(cell).filter((f) => f.endsWith(".jpg")).sort()[0];
   await tech.check("input[name=kind][value=cell]");
   await tech.setInputFiles("#images", [image]);
