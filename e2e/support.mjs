@@ -53,9 +53,10 @@ export async function demo(prefix) {
     base,
     browser,
     passwords,
-    /// A new browser context logged in as the demo `user`.
-    async staffPage(user) {
-      const page = await (await browser.newContext()).newPage();
+    /// A new browser context logged in as the demo `user`; `options` are playwright's context
+    /// options (e.g. `{ bypassCSP: true }` to inject a test script such as axe-core).
+    async staffPage(user, options = {}) {
+      const page = await (await browser.newContext(options)).newPage();
       await page.goto(`${base}/login`);
       await page.fill("#f-username", user);
       await page.fill("#f-password", passwords[user]);

@@ -63,10 +63,12 @@ function cellNode(cell, reviewing) {
     node.type = "button";
     node.tabIndex = -1;
     const label = labelFor(cell);
-    caption.textContent = label === null ? `? ${percent(cell.confidence)}` : `${decisionLabel(label)} ${percent(cell.confidence)}`;
+    caption.textContent = label === null ? `No label ${percent(cell.confidence)}` : `${decisionLabel(label)} ${percent(cell.confidence)}`;
     if (relabels.has(cell.id)) node.classList.add("relabelled");
     if (label === null) node.classList.add("needs-human");
-    node.setAttribute("aria-label", describe(cell));
+    // The name starts with the caption a sighted user sees, so speech input can say it
+    // (WCAG 2.5.3 label in name); the rest tells a screen reader what the image shows.
+    node.setAttribute("aria-label", `${caption.textContent}. ${describe(cell)}`);
     node.addEventListener("click", () => focusCell(cell.id));
   } else {
     caption.textContent = `${decisionLabel(cell.decision)} (model ${cell.model_class} ${percent(cell.confidence)})`;
@@ -163,7 +165,7 @@ async function refresh() {
   }
   cells = await response.json();
   render();
-markFocus(true);
+  markFocus(true);
 }
 
 async function decide(cell, decision) {
@@ -188,7 +190,6 @@ async function decide(cell, decision) {
     relabels.delete(cell.id);
     focusId = after ? after.id : null;
     render();
-markFocus(true);
     markFocus(true);
     el("review-status").textContent = `Cell ${cell.id}: ${decisionLabel(decision)}${stored.counted ? ", counted" : ""}. ` + el("review-status").textContent;
   } finally {
@@ -241,12 +242,10 @@ document.addEventListener("keydown", (event) => {
   else if (key === "Escape") {
     relabels.delete(cell.id);
     render();
-markFocus(true);
     markFocus(true);
   } else if (classByKey.has(key)) {
     relabels.set(cell.id, classByKey.get(key));
     render();
-markFocus(true);
     markFocus(true);
     el("review-status").textContent = `Cell ${cell.id} relabelled ${decisionLabel(classByKey.get(key))}; Enter accepts.`;
   } else handled = false;
@@ -285,6 +284,8 @@ if (form) {
     await refresh();
     markFocus(true);
     el("upload-button").disabled = false;
+    // The button had the focus, and lost it when disabled: with no cell to review, give it back.
+    if (!gallery.contains(document.activeElement)) el("upload-button").focus();
     status.textContent = `${files.length - failures.length} of ${files.length} image(s) analysed; ${found} cell(s) found.` +
       (failures.length ? ` Not analysed: ${failures.join("; ")}` : "");
   });

@@ -17,10 +17,21 @@ function text(tag, content, cls) {
   return node;
 }
 
+let drawn = null; // what the panel shows now, less the override reasons
+
 function draw(body) {
+  // Redraw only when the findings change. A redraw replaces the panel's inputs; while a reason
+  // is typed the findings stay the same, so the focus (and a screen reader's place) stays in
+  // that input, and the live region is not re-announced at every key.
+  const shown = JSON.stringify({ ...body, findings: (body.findings ?? []).map(({ reason, ...f }) => f) });
+  if (shown === drawn) return;
+  drawn = shown;
   for (const input of panel.querySelectorAll("input[name^='override.']")) {
     reasons.set(input.name, input.value);
   }
+  // If the focus is in the panel, put it back in the same field after the redraw.
+  const active = panel.contains(document.activeElement) ? document.activeElement : null;
+  const caret = active ? [active.id, active.selectionStart, active.selectionEnd] : null;
   panel.replaceChildren();
   if (body.error) {
     panel.append(text("p", `Check ${body.error.field}: ${body.error.message}`, "field-error"));
@@ -47,6 +58,11 @@ function draw(body) {
     panel.append(box);
   }
   blocked.hidden = !body.blocked;
+  const again = caret && document.getElementById(caret[0]);
+  if (again) {
+    again.focus();
+    again.setSelectionRange(caret[1], caret[2]);
+  }
 }
 
 live(form, panel.dataset.url, draw);

@@ -146,7 +146,40 @@ impl FormState {
             _ => "",
         }
     }
+
+    /// Whether the error is about `field` itself (e.g. one table cell, `medications[1].dose`).
+    pub fn error_is(&self, field: &str) -> bool {
+        self.error.as_ref().is_some_and(|e| e.field == field)
+    }
+
+    /// The message of an error about `field` itself, not one of its rows, or "".
+    pub fn error_at(&self, field: &str) -> &str {
+        match &self.error {
+            Some(e) if e.field == field => &e.message,
+            _ => "",
+        }
+    }
+
+    /// The field the error summary links to: its control has the id `f-` and this name. An
+    /// item of a one-box list (`allergies[2]`) is its box (`allergies`); "" for an error that
+    /// no control on the page can mend (a stale or tampered hidden field), which the summary
+    /// states without a link.
+    pub fn error_target(&self) -> &str {
+        let Some(e) = &self.error else { return "" };
+        let field = e.field.as_str();
+        if NO_CONTROL.contains(&field) {
+            return "";
+        }
+        match field.strip_suffix(']').and_then(|f| f.rsplit_once('[')) {
+            Some((list, _)) => list,
+            None => field,
+        }
+    }
 }
+
+/// Error fields that name no control on a page: a hidden token that only a reload mends, or
+/// the request as a whole.
+const NO_CONTROL: &[&str] = &["revision", "form", "body"];
 
 /// Renders a template as a 200 page.
 pub fn page<T: Template>(template: &T) -> Result<Response, PageError> {
@@ -194,4 +227,34 @@ pub fn options<T: Copy>(
 /// Parses a path id, refusing non-numbers as "not found" rather than a 400 with axum's text.
 pub fn path_id(raw: &str, what: &str) -> Result<i64, AppError> {
     raw.parse::<i64>().map_err(|_| AppError::NotFound(format!("{what} {raw:?} does not exist")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(field: &str) -> FormState {
+        FormState::with_error(FormValues::default(), FieldError::new(field, "is wrong"))
+    }
+
+    #[test]
+    fn the_error_summary_links_to_the_control_that_mends_the_error() {
+        assert_eq!(refused("platelets").error_target(), "platelets");
+        // One cell of a table row has its own control.
+        assert_eq!(refused("medications[1].dose").error_target(), "medications[1].dose");
+        // One line of a one-box list is that box.
+        assert_eq!(refused("allergies[2]").error_target(), "allergies");
+        // A hidden token names no control: the summary states the error without a link.
+        assert_eq!(refused("revision").error_target(), "");
+        assert_eq!(FormState::default().error_target(), "");
+    }
+
+    #[test]
+    fn a_row_error_belongs_to_its_table_but_only_to_its_own_cell() {
+        let form = refused("medications[1].dose");
+        assert_eq!(form.error_for("medications"), "is wrong");
+        assert!(form.error_is("medications[1].dose"));
+        assert!(!form.error_is("medications[0].dose"));
+        assert_eq!(form.error_at("medications"), "");
+    }
 }
