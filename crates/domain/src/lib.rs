@@ -36,6 +36,7 @@ pub mod morphology;
 pub mod order;
 pub mod patient;
 pub mod procedure;
+pub mod readability;
 pub mod reference;
 pub mod report;
 pub mod role;
