@@ -35,6 +35,7 @@ pub mod monitoring;
 pub mod morphology;
 pub mod order;
 pub mod patient;
+pub mod patient_text;
 pub mod procedure;
 pub mod readability;
 pub mod reference;
