@@ -607,18 +607,21 @@ mod tests {
     }
 }
 
-/// The English patient pages, measured: Flesch–Kincaid grade 6 or below for every phrase on its
-/// own and for every page as a whole (each variant of the discharge sheet, the check-in form
-/// with and without each error, and the result page for each answer that changes it).
+/// The patient pages, measured. English: Flesch–Kincaid grade 6 or below for every phrase on
+/// its own and for every page as a whole (each variant of the discharge sheet, the check-in form
+/// with and without each error, and the result page for each answer that changes it). Spanish:
+/// the same pages, Fernández-Huerta reading ease 70 or above ("fairly easy", about a 6th grade).
 #[cfg(test)]
 mod reading_level {
     use super::*;
     use crate::discharge::{DischargeFacts, sheet};
-    use crate::followup::{CheckIn, CheckInInput, Triage, TriageContext, triage};
-    use crate::readability::flesch_kincaid_grade_of_blocks;
+    use crate::followup::{Bleeding, CheckIn, CheckInInput, Pain, Triage, TriageContext, triage};
+    use crate::readability::{fernandez_huerta, flesch_kincaid_grade_of_blocks};
 
-    /// The highest grade a patient text may have.
+    /// The highest grade an English patient text may have.
     const MAX_GRADE: f64 = 6.0;
+    /// The lowest Fernández-Huerta reading ease a Spanish patient page may have.
+    const MIN_SPANISH_EASE: f64 = 70.0;
 
     /// Placeholders filled with short sample values: a name or a number is not our wording.
     const SAMPLE: &[(&str, &str)] = &[
@@ -629,32 +632,9 @@ mod reading_level {
         ("max", "1000"),
     ];
 
-    fn english(phrase: Phrase) -> String {
-        phrase.fill(Language::English, SAMPLE)
-    }
+    type Pages = Vec<(String, Vec<String>)>;
 
-    /// Every grade above the limit, as "grade  page: text" lines.
-    fn too_hard(pages: &[(String, Vec<String>)]) -> Vec<String> {
-        pages
-            .iter()
-            .filter_map(|(name, blocks)| {
-                let grade = flesch_kincaid_grade_of_blocks(blocks.iter().map(String::as_str));
-                println!("{grade:6.2}  {name}");
-                (grade > MAX_GRADE).then(|| format!("{grade:.2}  {name}: {}", blocks.join(" / ")))
-            })
-            .collect()
-    }
-
-    #[test]
-    fn every_english_phrase_on_its_own_is_grade_6_or_below() {
-        let pages: Vec<(String, Vec<String>)> =
-            Phrase::ALL.iter().map(|&p| (format!("{p:?}"), vec![english(p)])).collect();
-        let hard = too_hard(&pages);
-        assert!(hard.is_empty(), "above grade {MAX_GRADE}:\n{}", hard.join("\n"));
-    }
-
-    fn check_in_form() -> Vec<String> {
-        use crate::followup::{Bleeding, Pain};
+    fn check_in_form(language: Language) -> Vec<String> {
         let mut blocks: Vec<Phrase> = vec![
             Phrase::CheckInTitle,
             Phrase::CheckInHello,
@@ -671,23 +651,29 @@ mod reading_level {
         ]);
         blocks.extend(Pain::ALL.iter().map(|p| p.phrase()));
         blocks.extend([Phrase::NotesQuestion, Phrase::SendAnswers]);
-        blocks.into_iter().map(english).collect()
+        blocks.into_iter().map(|p| p.fill(language, SAMPLE)).collect()
     }
 
-    fn result_page(input: CheckInInput<'_>, context: TriageContext) -> Vec<String> {
+    fn result_page(
+        input: CheckInInput<'_>,
+        context: TriageContext,
+        language: Language,
+    ) -> Vec<String> {
+        let text = |p: Phrase| p.fill(language, SAMPLE);
         let assessment = triage(&CheckIn::parse(&input).unwrap(), &context);
-        let mut blocks = vec![english(assessment.outcome.phrase())];
+        let mut blocks = vec![text(assessment.outcome.phrase())];
         if assessment.outcome == Triage::CallNow {
-            blocks.push(english(Phrase::CallNowNotice));
+            blocks.push(text(Phrase::CallNowNotice));
         }
-        blocks.extend(assessment.reasons.iter().map(|r| r.text(Language::English)));
-        blocks.push(english(Phrase::AnswersSent));
+        blocks.extend(assessment.reasons.iter().map(|r| r.text(language)));
+        blocks.push(text(Phrase::AnswersSent));
         blocks
     }
 
-    #[test]
-    fn every_english_patient_page_is_grade_6_or_below() {
-        let mut pages = vec![("check-in form".to_owned(), check_in_form())];
+    /// Every patient page in `language`, as the templates put the phrases together.
+    fn pages(language: Language) -> Pages {
+        let text = |p: Phrase| p.fill(language, SAMPLE);
+        let mut pages = vec![("check-in form".to_owned(), check_in_form(language))];
         for error in [
             Phrase::TemperatureHelp,
             Phrase::ChooseBleeding,
@@ -695,17 +681,17 @@ mod reading_level {
             Phrase::NotesTooLong,
             Phrase::NotesInvalid,
         ] {
-            let mut blocks = vec![english(Phrase::CheckAnswers), english(error)];
-            blocks.extend(check_in_form());
+            let mut blocks = vec![text(Phrase::CheckAnswers), text(error)];
+            blocks.extend(check_in_form(language));
             pages.push((format!("check-in form with {error:?}"), blocks));
         }
         pages.push((
             "link not valid".to_owned(),
-            vec![english(Phrase::LinkNotValidTitle), english(Phrase::LinkNotValid)],
+            vec![text(Phrase::LinkNotValidTitle), text(Phrase::LinkNotValid)],
         ));
         pages.push((
             "form expired".to_owned(),
-            vec![english(Phrase::FormExpiredTitle), english(Phrase::FormExpired)],
+            vec![text(Phrase::FormExpiredTitle), text(Phrase::FormExpired)],
         ));
 
         let calm = CheckInInput { bleeding: "none", pain: "none", ..CheckInInput::default() };
@@ -733,7 +719,7 @@ mod reading_level {
             for (name, input) in answers {
                 pages.push((
                     format!("result: {name} (immunocompromised {immunocompromised})"),
-                    result_page(*input, context),
+                    result_page(*input, context, language),
                 ));
             }
         }
@@ -749,16 +735,15 @@ mod reading_level {
                             phone: phone.clone(),
                             fever_tenths_celsius: 380,
                         };
-                        let mut blocks =
-                            vec![english(Phrase::SheetTitle), english(Phrase::SheetFor)];
-                        for section in sheet(&facts, Language::English) {
+                        let mut blocks = vec![text(Phrase::SheetTitle), text(Phrase::SheetFor)];
+                        for section in sheet(&facts, language) {
                             blocks.push(section.heading.to_owned());
                             blocks.extend(section.lines);
                         }
                         blocks.extend([
-                            english(Phrase::QrCodeLabel),
-                            english(Phrase::CheckInLink),
-                            english(Phrase::DownloadPdf),
+                            text(Phrase::QrCodeLabel),
+                            text(Phrase::CheckInLink),
+                            text(Phrase::DownloadPdf),
                         ]);
                         let name = format!(
                             "discharge sheet: sedated {sedated}, trephine {trephine}, \
@@ -770,7 +755,47 @@ mod reading_level {
                 }
             }
         }
+        pages
+    }
+
+    /// Every English page or text above the grade limit, as "grade  name: text" lines.
+    fn too_hard(pages: &Pages) -> Vec<String> {
+        pages
+            .iter()
+            .filter_map(|(name, blocks)| {
+                let grade = flesch_kincaid_grade_of_blocks(blocks.iter().map(String::as_str));
+                println!("{grade:6.2}  {name}");
+                (grade > MAX_GRADE).then(|| format!("{grade:.2}  {name}: {}", blocks.join(" / ")))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_english_phrase_on_its_own_is_grade_6_or_below() {
+        let pages: Pages = Phrase::ALL
+            .iter()
+            .map(|&p| (format!("{p:?}"), vec![p.fill(Language::English, SAMPLE)]))
+            .collect();
         let hard = too_hard(&pages);
         assert!(hard.is_empty(), "above grade {MAX_GRADE}:\n{}", hard.join("\n"));
+    }
+
+    #[test]
+    fn every_english_patient_page_is_grade_6_or_below() {
+        let hard = too_hard(&pages(Language::English));
+        assert!(hard.is_empty(), "above grade {MAX_GRADE}:\n{}", hard.join("\n"));
+    }
+
+    #[test]
+    fn every_spanish_patient_page_is_fairly_easy_to_read() {
+        let mut hard = Vec::new();
+        for (name, blocks) in pages(Language::Spanish) {
+            let ease = fernandez_huerta(blocks.iter().map(String::as_str)).unwrap();
+            println!("{ease:6.1}  {name}");
+            if ease < MIN_SPANISH_EASE {
+                hard.push(format!("{ease:.1}  {name}: {}", blocks.join(" / ")));
+            }
+        }
+        assert!(hard.is_empty(), "below {MIN_SPANISH_EASE}:\n{}", hard.join("\n"));
     }
 }

@@ -28,6 +28,23 @@
 //! The grade suits passages (a page, a section, a paragraph), not a two-word label: one long
 //! word in "Moderate pain" is grade 8.8 on its own. Tests therefore measure whole pages and
 //! each multi-sentence text, and every label inside the page it appears on.
+//!
+//! # Spanish
+//!
+//! The Flesch–Kincaid grade is fitted on English and does not apply to Spanish. For Spanish
+//! texts [`fernandez_huerta`] gives the Fernández-Huerta reading ease, an adaptation of
+//! Flesch's reading ease:
+//!
+//! ```text
+//! L = 206.84 − 0.60 × (syllables per 100 words) − 1.02 × (words per sentence)
+//! ```
+//!
+//! Source: Fernández Huerta J. *Medidas sencillas de lecturabilidad.* Consigna 1959;
+//! (214):29–32, with the second term read as words per sentence, as Law showed it must be
+//! (Law G. *Error in the Fernandez Huerta readability formula.* LINGUIST List 22.2332, 2011):
+//! as usually printed, with sentences per 100 words, shorter sentences would score harder.
+//! Higher is easier: 90–100 very easy, 80–90 easy, 70–80 fairly easy (about a 6th grade),
+//! 60–70 standard. Spanish syllables follow its spelling rules ([`spanish_syllables`]).
 
 /// The counts the formula needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -92,6 +109,69 @@ pub fn flesch_kincaid_grade(text: &str) -> f64 {
 /// 0 when there are no words.
 pub fn flesch_kincaid_grade_of_blocks<'a>(blocks: impl IntoIterator<Item = &'a str>) -> f64 {
     Counts::of_blocks(blocks).grade().unwrap_or(0.0)
+}
+
+/// The Fernández-Huerta reading ease of several blocks of Spanish text (see the module docs);
+/// `None` when there are no words. Sentences and words are counted as for English.
+pub fn fernandez_huerta<'a>(blocks: impl IntoIterator<Item = &'a str>) -> Option<f64> {
+    let mut words = 0usize;
+    let mut syllables = 0usize;
+    let mut sentences = 0usize;
+    for block in blocks {
+        let counts = Counts::of(block);
+        sentences += counts.sentences;
+        for token in block.split_whitespace().filter(|t| t.chars().any(char::is_alphabetic)) {
+            words += 1;
+            syllables += spanish_syllables(token);
+        }
+    }
+    if words == 0 {
+        return None;
+    }
+    let words_f = words as f64;
+    let per_hundred = 100.0 * syllables as f64 / words_f;
+    Some(206.84 - 0.60 * per_hundred - 1.02 * (words_f / sentences.max(1) as f64))
+}
+
+/// The syllables in one Spanish word (at least 1), by the rules of Spanish spelling: each group
+/// of vowels is one syllable (a diphthong or triphthong) except where two strong vowels
+/// (`a e o`, accented or not) meet, or an accented weak vowel (`í ú`) meets another vowel: a
+/// hiatus, one more syllable ("ó-se-a", "dí-a"). The `u` of `que qui gue gui` is silent; `ü`
+/// is said ("pin-güi-no"); `y` is a vowel only where no vowel follows ("muy", "y").
+pub fn spanish_syllables(word: &str) -> usize {
+    let w: Vec<char> =
+        word.chars().filter(|c| c.is_alphabetic()).flat_map(char::to_lowercase).collect();
+    let strong = |c: char| matches!(c, 'a' | 'e' | 'o' | 'á' | 'é' | 'ó');
+    let accented_weak = |c: char| matches!(c, 'í' | 'ú');
+    let is_vowel_letter =
+        |c: char| matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'á' | 'é' | 'í' | 'ó' | 'ú' | 'ü');
+    let vowel_at = |i: usize| -> bool {
+        let c = w[i];
+        if c == 'y' {
+            return !w.get(i + 1).is_some_and(|&n| is_vowel_letter(n));
+        }
+        if c == 'u' && i > 0 && matches!(w[i - 1], 'q' | 'g') {
+            // The silent "u" of que, qui, gue, gui.
+            return !w.get(i + 1).is_some_and(|&n| matches!(n, 'e' | 'i' | 'é' | 'í'));
+        }
+        is_vowel_letter(c)
+    };
+    let mut count = 0;
+    let mut previous: Option<char> = None;
+    for i in 0..w.len() {
+        if !vowel_at(i) {
+            previous = None;
+            continue;
+        }
+        let c = w[i];
+        count += match previous {
+            None => 1,
+            Some(p) if (strong(p) && strong(c)) || accented_weak(p) || accented_weak(c) => 1,
+            Some(_) => 0,
+        };
+        previous = Some(c);
+    }
+    count.max(1)
 }
 
 /// Words the spelling rules below count wrongly, with their dictionary syllable counts. Kept
@@ -248,6 +328,46 @@ mod tests {
             .map(|(word, n)| format!("{word}: {} (dictionary {n})", syllables(word)))
             .collect();
         assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    /// Spanish words with their syllables (Real Academia Española division), chosen for each
+    /// rule: diphthongs, hiatus of strong vowels, accented weak vowels, silent and sounded "u",
+    /// "y" as vowel and as consonant.
+    #[rustfmt::skip]
+    const SPANISH: &[(&str, usize)] = &[
+        ("y", 1), ("que", 1), ("muy", 1), ("hoy", 1), ("sol", 1), ("pie", 1),
+        ("prueba", 2), ("después", 2), ("día", 2), ("días", 2), ("tiene", 2), ("fiebre", 2),
+        ("cuánto", 2), ("ciudad", 2), ("país", 2), ("leer", 2), ("agua", 2), ("huevo", 2),
+        ("guía", 2), ("reír", 2), ("baúl", 2), ("caer", 2), ("hoja", 2), ("zona", 2),
+        ("aguja", 3), ("médula", 3), ("ósea", 3), ("equipo", 3), ("líquido", 3), ("oído", 3),
+        ("hinchazón", 3), ("alcohol", 3), ("moretón", 3), ("pinchazo", 3), ("urgencias", 3),
+        ("pingüino", 3), ("vendaje", 3), ("sangrado", 3), ("ayuda", 3), ("llame", 2),
+        ("enseguida", 4), ("teléfono", 4), ("poesía", 4), ("aéreo", 4), ("infección", 3),
+        ("temperatura", 5), ("paracetamol", 5), ("acetaminofén", 6), ("medicamento", 5),
+    ];
+
+    #[test]
+    fn spanish_syllables_follow_the_spelling_rules() {
+        let wrong: Vec<String> = SPANISH
+            .iter()
+            .filter(|(word, n)| spanish_syllables(word) != *n)
+            .map(|(word, n)| format!("{word}: {} (expected {n})", spanish_syllables(word)))
+            .collect();
+        assert!(wrong.is_empty(), "{wrong:#?}");
+        assert_eq!(spanish_syllables("¿Cómo"), 2);
+    }
+
+    #[test]
+    fn fernandez_huerta_is_the_corrected_formula() {
+        // 5 words, 8 syllables (hoy pue-de ir-se a ca-sa), 1 sentence:
+        // 206.84 − 0.60 × 160 − 1.02 × 5 = 105.74.
+        let ease = fernandez_huerta(["Hoy puede irse a casa."]).unwrap();
+        assert!((ease - (206.84 - 0.60 * 160.0 - 1.02 * 5.0)).abs() < 1e-9, "{ease}");
+        // The same words in shorter sentences read more easily, not less (Law 2011).
+        let long = fernandez_huerta(["Llame ahora si tiene fiebre y llame si sangra mucho."]);
+        let short = fernandez_huerta(["Llame ahora si tiene fiebre. Y llame si sangra mucho."]);
+        assert!(short.unwrap() > long.unwrap());
+        assert_eq!(fernandez_huerta(["38.0"]), None);
     }
 
     #[test]
