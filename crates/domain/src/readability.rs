@@ -158,12 +158,11 @@ pub fn spanish_syllables(word: &str) -> usize {
     };
     let mut count = 0;
     let mut previous: Option<char> = None;
-    for i in 0..w.len() {
+    for (i, &c) in w.iter().enumerate() {
         if !vowel_at(i) {
             previous = None;
             continue;
         }
-        let c = w[i];
         count += match previous {
             None => 1,
             Some(p) if (strong(p) && strong(c)) || accented_weak(p) || accented_weak(c) => 1,
