@@ -102,6 +102,7 @@ pub async fn fill(store: &Store, now: Timestamp) -> anyhow::Result<Vec<(String, 
                 given_name: given,
                 date_of_birth: dob,
                 sex,
+                language: "en",
             },
             today,
         )?;
@@ -162,6 +163,7 @@ async fn monitored_patient(store: &Store, staff: &Staff, now: Timestamp) -> anyh
             given_name: "Morgan",
             date_of_birth: "1962-04-18",
             sex: "male",
+            language: "en",
         },
         today,
     )?;
@@ -303,6 +305,7 @@ pub async fn seed_synthetic(store: &Store, cases: u32, now: Timestamp) -> anyhow
                 given_name: "Synthetic",
                 date_of_birth: &dob,
                 sex: "unknown",
+                language: "en",
             },
             today,
         )?;

@@ -1,8 +1,13 @@
 //! The discharge sheet: what the patient needs to know after a bone marrow test, in plain
-//! words (short sentences, everyday terms; aimed at a 6th-grade reading level).
+//! words (short sentences, everyday terms; Flesch–Kincaid grade 6 or below in English, checked
+//! by the tests of [`patient_text`](crate::patient_text)).
 //!
 //! Every instruction follows clinical reference §8 (after the procedure) and §6.2 (sedation),
-//! cited beside each section.
+//! cited beside each section. The words are [`Phrase`]s of the patient-text catalogue, so the
+//! sheet reads the same in every [`Language`].
+
+use crate::followup::IMMUNOCOMPROMISED_FEVER_TENTHS_CELSIUS;
+use crate::patient_text::{Language, Phrase};
 
 /// A heading and its lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,104 +28,74 @@ pub struct DischargeFacts {
     pub trephine: bool,
     /// The patient is immunocompromised: stricter fever advice.
     pub immunocompromised: bool,
-    /// The number to call, as the site gives it.
-    pub phone: String,
+    /// The number to call, as the site gives it; `None` where the site has not set one
+    /// ("your care team").
+    pub phone: Option<String>,
     /// The fever threshold in tenths of °C (site setting; §8 default 38.0 °C).
     pub fever_tenths_celsius: u16,
 }
 
-/// The sheet's sections, in reading order.
-pub fn sheet(facts: &DischargeFacts) -> Vec<Section> {
+fn celsius(tenths: u16) -> String {
+    format!("{}.{} °C", tenths / 10, tenths % 10)
+}
+
+/// The sheet's sections in `language`, in reading order.
+pub fn sheet(facts: &DischargeFacts, language: Language) -> Vec<Section> {
+    let text = |phrase: Phrase| phrase.text(language).to_owned();
     let mut sections = Vec::new();
     // §8 "Going home" (Cleveland Clinic) and §6.2 escort after sedation [S×3].
-    let mut home = vec!["You can go home today.".to_owned()];
+    let mut home = vec![text(Phrase::GoHomeToday)];
     if facts.sedated {
-        home.push("You had medicine to make you sleepy. Someone else must drive you home.".into());
-        home.push(
-            "For 24 hours, do not drive, use machines, drink alcohol or sign important papers."
-                .into(),
-        );
-        home.push("An adult should stay with you tonight.".into());
+        home.push(text(Phrase::SedatedSomeoneElseDrives));
+        home.push(text(Phrase::SedatedFor24Hours));
+        home.push(text(Phrase::SedatedAdultTonight));
     }
-    sections.push(Section { heading: "Going home", lines: home });
+    sections.push(Section { heading: Phrase::HeadingGoingHome.text(language), lines: home });
     // §8 dressing, soaking, activity (Cleveland Clinic; NHLBI; Alberta MyHealth).
     let mut care = vec![
-        "Keep the bandage on and keep it dry for 24 hours.".to_owned(),
-        "After 24 hours you can take the bandage off and shower.".into(),
-        "Do not take a bath, swim or use a hot tub for 5 days.".into(),
-        "Do not lift heavy things or do hard exercise for 2 days. Walking is fine.".into(),
+        text(Phrase::CareKeepDry),
+        text(Phrase::CareShower),
+        text(Phrase::CareNoSoaking),
+        text(Phrase::CareNoLifting),
     ];
     if facts.trephine {
-        care.push("We took two samples from the same spot. The care is the same.".into());
+        care.push(text(Phrase::CareTwoSamples));
     }
-    sections.push(Section { heading: "Caring for the needle site", lines: care });
+    sections.push(Section { heading: Phrase::HeadingCare.text(language), lines: care });
     // §8 expected pain and bruising, pain relief.
     sections.push(Section {
-        heading: "What is normal",
+        heading: Phrase::HeadingNormal.text(language),
         lines: vec![
-            "The spot may be sore for a few days. You may feel it when you bend.".into(),
-            "A small bruise on your lower back is normal.".into(),
-            "You can take paracetamol for pain. Ask us before you take aspirin or blood thinners again.".into(),
-            "If the spot bleeds a little, press on it firmly for 10 minutes.".into(),
+            text(Phrase::NormalSore),
+            text(Phrase::NormalBruise),
+            text(Phrase::NormalPainRelief),
+            text(Phrase::NormalPress),
         ],
     });
     // §8 "Call promptly for" (Cleveland Clinic; NHLBI; WebMD; KCH) and the fever threshold.
-    let fever =
-        format!("{}.{} °C", facts.fever_tenths_celsius / 10, facts.fever_tenths_celsius % 10);
+    let phone =
+        facts.phone.clone().unwrap_or_else(|| Phrase::YourCareTeam.text(language).to_owned());
+    let fever = celsius(facts.fever_tenths_celsius);
     let mut call = vec![
-        format!("Call {} now if you have:", facts.phone),
-        format!("a temperature of {fever} or more,"),
-        "bleeding that does not stop after 30 minutes of pressing,".into(),
-        "pus or fluid coming from the spot,".into(),
-        "swelling, warm or red skin, or pain that gets worse.".into(),
+        Phrase::CallIfYouHave.fill(language, &[("phone", &phone)]),
+        Phrase::CallFever.fill(language, &[("fever", &fever)]),
+        text(Phrase::CallBleeding),
+        text(Phrase::CallPus),
+        text(Phrase::CallSwellingRednessPain),
     ];
     if facts.immunocompromised {
-        // §8: IDSA febrile neutropenia; Cleveland Clinic BMT 37.8 °C.
-        call.push("Your body is weaker at fighting germs now. Call at once for a temperature of 37.8 °C or more, even at night.".into());
+        // §8: IDSA febrile neutropenia; Cleveland Clinic BMT 37.8 °C. The lower of that and the
+        // site's threshold, as the check-in's triage uses.
+        let strict =
+            celsius(facts.fever_tenths_celsius.min(IMMUNOCOMPROMISED_FEVER_TENTHS_CELSIUS));
+        call.push(Phrase::CallImmunocompromised.fill(language, &[("fever", &strict)]));
     }
-    sections.push(Section { heading: "When to call us now", lines: call });
+    sections.push(Section { heading: Phrase::HeadingCallNow.text(language), lines: call });
     sections.push(Section {
-        heading: "Tell us how you are",
-        lines: vec![
-            "Tomorrow, please answer a few questions at the link or QR code on this sheet.".into(),
-        ],
+        heading: Phrase::HeadingTellUs.text(language),
+        lines: vec![text(Phrase::TellUsTomorrow)],
     });
     sections
-}
-
-/// The Flesch–Kincaid grade of a text: 0.39 × words per sentence + 11.8 × syllables per word
-/// − 15.59 (Kincaid et al. 1975). Syllables are counted by vowel groups, a standard
-/// approximation.
-pub fn flesch_kincaid_grade(text: &str) -> f64 {
-    let sentences = text
-        .split(['.', '!', '?', ':'])
-        .filter(|s| s.split_whitespace().next().is_some())
-        .count()
-        .max(1);
-    let words: Vec<&str> =
-        text.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).collect();
-    let syllables: usize = words.iter().map(|w| syllables(w)).sum();
-    let n = words.len().max(1) as f64;
-    0.39 * (n / sentences as f64) + 11.8 * (syllables as f64 / n) - 15.59
-}
-
-fn syllables(word: &str) -> usize {
-    let w: Vec<char> = word.to_lowercase().chars().filter(|c| c.is_alphabetic()).collect();
-    let vowel = |c: &char| "aeiouy".contains(*c);
-    let mut count = 0;
-    let mut previous = false;
-    for c in &w {
-        let v = vowel(c);
-        if v && !previous {
-            count += 1;
-        }
-        previous = v;
-    }
-    // A silent final "e" ("home", "take") is not a syllable.
-    if w.len() > 2 && w.ends_with(&['e']) && !w.ends_with(&['l', 'e']) && count > 1 {
-        count -= 1;
-    }
-    count.max(1)
 }
 
 #[cfg(test)]
@@ -132,24 +107,28 @@ mod tests {
             sedated: true,
             trephine: true,
             immunocompromised: false,
-            phone: "020 7946 0000".into(),
+            phone: Some("020 7946 0000".into()),
             fever_tenths_celsius: 380,
         }
+    }
+
+    fn as_text(sections: &[Section]) -> String {
+        sections.iter().map(|s| format!("## {}\n{}\n", s.heading, s.lines.join("\n"))).collect()
     }
 
     /// The whole sheet for one patient, as a committed snapshot: any change to the wording
     /// shows up here for review.
     #[test]
     fn snapshot_of_the_sheet_for_a_sedated_immunocompromised_patient() {
-        let text: String = sheet(&DischargeFacts { immunocompromised: true, ..facts() })
-            .iter()
-            .map(|s| format!("## {}\n{}\n", s.heading, s.lines.join("\n")))
-            .collect();
+        let text = as_text(&sheet(
+            &DischargeFacts { immunocompromised: true, ..facts() },
+            Language::English,
+        ));
         let expected = "\
 ## Going home
 You can go home today.
 You had medicine to make you sleepy. Someone else must drive you home.
-For 24 hours, do not drive, use machines, drink alcohol or sign important papers.
+For the next 24 hours, do not drive or use machines. Do not drink alcohol or sign important papers in that time.
 An adult should stay with you tonight.
 ## Caring for the needle site
 Keep the bandage on and keep it dry for 24 hours.
@@ -175,39 +154,88 @@ Tomorrow, please answer a few questions at the link or QR code on this sheet.
         assert_eq!(text, expected);
     }
 
+    /// The same sheet in Spanish, for review by a Spanish-speaking clinician.
+    #[test]
+    fn snapshot_of_the_sheet_in_spanish() {
+        let text = as_text(&sheet(
+            &DischargeFacts { immunocompromised: true, ..facts() },
+            Language::Spanish,
+        ));
+        let expected = "\
+## Volver a casa
+Hoy puede irse a casa.
+Le dimos un medicamento que da sueño. Otra persona debe llevarle a casa en coche.
+Durante las próximas 24 horas, no conduzca ni use máquinas. En ese tiempo, tampoco beba alcohol ni firme papeles importantes.
+Un adulto debe quedarse con usted esta noche.
+## Cuidado de la zona del pinchazo
+No se quite el vendaje y manténgalo seco durante 24 horas.
+Después de 24 horas, puede quitarse el vendaje y ducharse.
+Durante 5 días, no se meta en la bañera, no nade y no use jacuzzis.
+Durante 2 días, no levante cosas pesadas ni haga ejercicio fuerte. Puede caminar.
+Tomamos dos muestras del mismo sitio. Los cuidados son los mismos.
+## Qué es normal
+La zona puede doler unos días. Puede notar el dolor al agacharse.
+Es normal tener un pequeño moretón en la parte baja de la espalda.
+Puede tomar paracetamol para el dolor. Pregúntenos antes de volver a tomar aspirina o medicamentos para diluir la sangre.
+Si la zona sangra un poco, presiónela con firmeza durante 10 minutos.
+## Cuándo llamarnos enseguida
+Llame ahora a 020 7946 0000 si tiene:
+una temperatura de 38.0 °C o más,
+sangrado que no para después de 30 minutos presionando,
+pus o líquido que sale de la zona,
+hinchazón, piel caliente o roja, o un dolor que empeora.
+Ahora su cuerpo tiene menos defensas contra los microbios. Llame enseguida si tiene una temperatura de 37.8 °C o más, incluso de noche.
+## Cuéntenos cómo se encuentra
+Mañana, por favor, responda unas preguntas en el enlace o el código QR de esta hoja.
+";
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn every_variant_has_as_many_lines_in_spanish_as_in_english() {
+        for sedated in [false, true] {
+            for trephine in [false, true] {
+                for immunocompromised in [false, true] {
+                    let f = DischargeFacts { sedated, trephine, immunocompromised, ..facts() };
+                    let shape = |l| sheet(&f, l).iter().map(|s| s.lines.len()).collect::<Vec<_>>();
+                    assert_eq!(shape(Language::Spanish), shape(Language::English), "{f:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn sedation_means_someone_else_drives() {
-        let with = sheet(&facts());
+        let with = sheet(&facts(), Language::English);
         assert!(with[0].lines.iter().any(|l| l.contains("Someone else must drive you home")));
-        let without = sheet(&DischargeFacts { sedated: false, ..facts() });
+        let without = sheet(&DischargeFacts { sedated: false, ..facts() }, Language::English);
         assert!(!without[0].lines.iter().any(|l| l.contains("drive")));
     }
 
     #[test]
     fn the_call_now_list_has_the_number_and_the_fever_threshold() {
-        let s = sheet(&facts());
+        let s = sheet(&facts(), Language::English);
         let call = s.iter().find(|s| s.heading == "When to call us now").unwrap();
         assert_eq!(call.lines[0], "Call 020 7946 0000 now if you have:");
         assert_eq!(call.lines[1], "a temperature of 38.0 °C or more,");
-        let weak = sheet(&DischargeFacts { immunocompromised: true, ..facts() });
+        let weak = sheet(&DischargeFacts { immunocompromised: true, ..facts() }, Language::English);
         assert!(weak.iter().flat_map(|s| &s.lines).any(|l| l.contains("37.8 °C")));
+        // A site threshold below 37.8 °C is the stricter one for everybody.
+        let low = DischargeFacts { immunocompromised: true, fever_tenths_celsius: 375, ..facts() };
+        let low = sheet(&low, Language::English);
+        assert!(
+            low.iter()
+                .flat_map(|s| &s.lines)
+                .any(|l| l.contains("temperature of 37.5 °C or more, even"))
+        );
     }
 
     #[test]
-    fn the_sheet_reads_at_about_a_sixth_grade_level() {
-        let text: String = sheet(&DischargeFacts { immunocompromised: true, ..facts() })
-            .iter()
-            .flat_map(|s| s.lines.iter().map(String::as_str))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let grade = flesch_kincaid_grade(&text);
-        assert!(grade <= 6.0, "Flesch–Kincaid grade {grade:.1}");
-        // The formula itself: a hard sentence scores far higher than an easy one.
-        assert!(
-            flesch_kincaid_grade("Sit down.")
-                < flesch_kincaid_grade(
-                    "Periprocedural anticoagulation necessitates individualised multidisciplinary consideration."
-                )
-        );
+    fn without_a_site_number_the_patient_calls_their_care_team() {
+        let none = DischargeFacts { phone: None, ..facts() };
+        let english = sheet(&none, Language::English);
+        assert_eq!(english[3].lines[0], "Call your care team now if you have:");
+        let spanish = sheet(&none, Language::Spanish);
+        assert_eq!(spanish[3].lines[0], "Llame ahora a su equipo médico si tiene:");
     }
 }

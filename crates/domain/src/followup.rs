@@ -7,6 +7,10 @@
 //! sentences, plain words, the number they gave us, and what to do. Each carries the source it
 //! rests on, cited from `shared/docs/clinical-reference.md` ("the reference") by section.
 //!
+//! The words themselves (questions, answers, reasons, error messages) are
+//! [`Phrase`]s of the [`patient_text`](crate::patient_text) catalogue, so a patient reads them
+//! in their own [`Language`]; the rules here decide which phrase applies.
+//!
 //! # Grading
 //!
 //! The sources list the red flags under "call promptly for" (reference §8) and do not grade
@@ -30,6 +34,7 @@
 
 use crate::FieldError;
 use crate::optional_text;
+use crate::patient_text::{Language, Phrase};
 
 /// The default red-flag temperature, in tenths of a degree Celsius: 38.0 °C (100.4 °F).
 /// Reference §8: "Encode: default red-flag threshold 38.0 °C, configurable per service".
@@ -47,8 +52,6 @@ pub const MAX_TEMPERATURE_TENTHS_CELSIUS: u16 = 430;
 
 /// The longest note accepted, in characters.
 pub const MAX_NOTES_CHARS: usize = 1000;
-
-const TEMPERATURE_HELP: &str = "Please enter your temperature in °C, for example 37.5";
 
 const SRC_FEVER: &str = "Clinical reference §8: fever is a red flag (Cleveland Clinic BMA page \
      [P]; NHLBI [S]); default threshold 38.0 °C (100.4 °F), configurable per service";
@@ -79,7 +82,8 @@ const SRC_EXPECTED: &str = "Clinical reference §8: soreness for a few days and 
 const SRC_NOTES: &str = "Marrow: free-text notes are read by the team, not triaged";
 
 code_enum! {
-    /// How much the needle site is bleeding.
+    /// How much the needle site is bleeding. The labels are the team's words; the patient's
+    /// are [`Bleeding::phrase`].
     pub enum Bleeding : "bleeding" {
         None => ("none", "No bleeding"),
         Spot => ("spot", "A small spot of blood on the dressing"),
@@ -89,7 +93,8 @@ code_enum! {
 }
 
 code_enum! {
-    /// How much pain the patient has. Ordered: a later variant is worse.
+    /// How much pain the patient has. Ordered: a later variant is worse. The labels are the
+    /// team's words; the patient's are [`Pain::phrase`].
     pub enum Pain : "pain" {
         None => ("none", "No pain"),
         Mild => ("mild", "Mild soreness"),
@@ -100,11 +105,50 @@ code_enum! {
 }
 
 code_enum! {
-    /// The outcome of a check-in. Ordered: a later variant is more urgent.
+    /// The outcome of a check-in. Ordered: a later variant is more urgent. The labels are the
+    /// team's words; the patient's heading is [`Triage::phrase`].
     pub enum Triage : "triage" {
         ExpectedRecovery => ("expected-recovery", "Expected recovery"),
         ContactWithinADay => ("contact-within-a-day", "Contact the team within a day"),
         CallNow => ("call-now", "Call now"),
+    }
+}
+
+impl Bleeding {
+    /// The answer as the patient reads it on the form.
+    pub fn phrase(self) -> Phrase {
+        match self {
+            Bleeding::None => Phrase::BleedingNone,
+            Bleeding::Spot => Phrase::BleedingSpot,
+            Bleeding::StopsWithPressure => Phrase::BleedingStopsWithPressure,
+            Bleeding::DoesNotStop => Phrase::BleedingDoesNotStop,
+        }
+    }
+}
+
+impl Pain {
+    /// The answer as the patient reads it on the form. "Moderate" is "hard to ignore": the
+    /// word "moderate" is not plain, and the usual patient wording of a pain scale describes
+    /// what the pain does.
+    pub fn phrase(self) -> Phrase {
+        match self {
+            Pain::None => Phrase::PainNone,
+            Pain::Mild => Phrase::PainMild,
+            Pain::Moderate => Phrase::PainModerate,
+            Pain::Severe => Phrase::PainSevere,
+            Pain::GettingWorse => Phrase::PainGettingWorse,
+        }
+    }
+}
+
+impl Triage {
+    /// The outcome as the heading of the patient's result page.
+    pub fn phrase(self) -> Phrase {
+        match self {
+            Triage::ExpectedRecovery => Phrase::OutcomeExpectedRecovery,
+            Triage::ContactWithinADay => Phrase::OutcomeContactWithinADay,
+            Triage::CallNow => Phrase::OutcomeCallNow,
+        }
     }
 }
 
@@ -135,7 +179,8 @@ impl Temperature {
     /// Parses `37.9` (or `37,9`, `38`, `37.9 °C`); at most one decimal. The error names the
     /// field `temperature` and says, in plain words, what to type.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let refuse = || FieldError::new("temperature", TEMPERATURE_HELP);
+        let refuse =
+            || FieldError::new("temperature", Phrase::TemperatureHelp.text(Language::English));
         let value = raw.trim();
         let value = value
             .strip_suffix("°C")
@@ -198,20 +243,37 @@ pub struct CheckIn {
 }
 
 impl CheckIn {
-    /// Checks the form. A blank temperature means "not measured"; a blank bleeding or pain
-    /// answer is refused. The error names the field (`temperature`, `bleeding`, `pain`, `notes`).
+    /// Checks the form, with error messages in English. A blank temperature means "not
+    /// measured"; a blank bleeding or pain answer is refused. The error names the field
+    /// (`temperature`, `bleeding`, `pain`, `notes`).
     pub fn parse(input: &CheckInInput<'_>) -> Result<Self, FieldError> {
+        Self::parse_in(input, Language::English)
+    }
+
+    /// [`CheckIn::parse`] with the error message in the patient's `language`.
+    pub fn parse_in(input: &CheckInInput<'_>, language: Language) -> Result<Self, FieldError> {
+        let refuse = |field: &str, phrase: Phrase| FieldError::new(field, phrase.text(language));
         let temperature = if input.temperature.trim().is_empty() {
             None
         } else {
-            Some(Temperature::parse(input.temperature)?)
+            Some(
+                Temperature::parse(input.temperature)
+                    .map_err(|_| refuse("temperature", Phrase::TemperatureHelp))?,
+            )
         };
-        let bleeding =
-            choice("bleeding", input.bleeding, "Please choose one answer about bleeding.")
-                .and_then(Bleeding::parse)?;
-        let pain = choice("pain", input.pain, "Please choose one answer about pain.")
-            .and_then(Pain::parse)?;
-        let notes = optional_text("notes", input.notes, MAX_NOTES_CHARS)?;
+        // A code the form does not offer can only come from a tampered request; the patient
+        // is asked to choose again, as for a blank answer.
+        let bleeding = Bleeding::parse(input.bleeding)
+            .map_err(|_| refuse("bleeding", Phrase::ChooseBleeding))?;
+        let pain = Pain::parse(input.pain).map_err(|_| refuse("pain", Phrase::ChoosePain))?;
+        let notes = optional_text("notes", input.notes, MAX_NOTES_CHARS).map_err(|_| {
+            if input.notes.trim().chars().count() > MAX_NOTES_CHARS {
+                let max = MAX_NOTES_CHARS.to_string();
+                FieldError::new("notes", Phrase::NotesTooLong.fill(language, &[("max", &max)]))
+            } else {
+                refuse("notes", Phrase::NotesInvalid)
+            }
+        })?;
         Ok(Self {
             temperature,
             bleeding,
@@ -222,10 +284,6 @@ impl CheckIn {
             notes,
         })
     }
-}
-
-fn choice<'a>(field: &str, raw: &'a str, blank: &str) -> Result<&'a str, FieldError> {
-    if raw.trim().is_empty() { Err(FieldError::new(field, blank)) } else { Ok(raw) }
 }
 
 /// What we know about the patient beyond their answers.
@@ -253,9 +311,19 @@ pub struct Reason {
     /// How urgent this reason alone is.
     pub outcome: Triage,
     /// Short plain sentences for the patient: what we noticed and what to do.
-    pub text: String,
+    pub phrase: Phrase,
+    /// The temperature the patient gave, for the fever reasons' `{temperature}`.
+    pub temperature: Option<Temperature>,
     /// The citation the rule rests on.
     pub source: &'static str,
+}
+
+impl Reason {
+    /// The reason in `language`, with the patient's temperature in it where it has one.
+    pub fn text(&self, language: Language) -> String {
+        let temperature = self.temperature.map(|t| t.to_string()).unwrap_or_default();
+        self.phrase.fill(language, &[("temperature", &temperature)])
+    }
 }
 
 /// The triage of one check-in.
@@ -274,50 +342,38 @@ pub struct Assessment {
 /// is a reassuring one about normal soreness and bruising.
 pub fn triage(check_in: &CheckIn, patient: &TriageContext) -> Assessment {
     let mut reasons = Vec::new();
-    let mut add = |outcome, text: String, source| reasons.push(Reason { outcome, text, source });
 
     // Fever (reference §8). An immunocompromised patient has the lower of the service threshold
     // and 37.8 °C, and advice that names the febrile-neutropenia emergency.
     if let Some(t) = check_in.temperature {
         let threshold = patient.fever_threshold_tenths_celsius;
         let strict = threshold.min(IMMUNOCOMPROMISED_FEVER_TENTHS_CELSIUS);
-        if patient.immunocompromised && t.tenths_celsius() >= strict {
-            add(
-                Triage::CallNow,
-                format!(
-                    "Your temperature is {t}. A fever can be serious when your immune system is \
-                     weak. It can mean an infection when you have few white blood cells. This is \
-                     an emergency: you may need medicine within an hour. Call the number on your \
-                     sheet now."
-                ),
-                SRC_FEVER_IMMUNOCOMPROMISED,
-            );
+        let fever = if patient.immunocompromised && t.tenths_celsius() >= strict {
+            Some((Phrase::ReasonFeverImmunocompromised, SRC_FEVER_IMMUNOCOMPROMISED))
         } else if t.tenths_celsius() >= threshold {
-            add(
-                Triage::CallNow,
-                format!("You have a fever of {t}. Call the number on your sheet now."),
-                SRC_FEVER,
-            );
+            Some((Phrase::ReasonFever, SRC_FEVER))
+        } else {
+            None
+        };
+        if let Some((phrase, source)) = fever {
+            reasons.push(Reason { outcome: Triage::CallNow, phrase, temperature: Some(t), source });
         }
     }
+
+    let mut add = |outcome, phrase, source| {
+        reasons.push(Reason { outcome, phrase, temperature: None, source });
+    };
 
     // Bleeding (reference §8): "call if it will not stop". Bleeding that stops with pressure is
     // our choice of expected recovery, with advice on pressing; a spot on the dressing is
     // expected.
     match check_in.bleeding {
-        Bleeding::DoesNotStop => add(
-            Triage::CallNow,
-            "Your needle site is bleeding and it does not stop when you press on it. Keep \
-             pressing firmly on it. Call the number on your sheet now."
-                .to_owned(),
-            SRC_BLEEDING_NOT_STOPPING,
-        ),
+        Bleeding::DoesNotStop => {
+            add(Triage::CallNow, Phrase::ReasonBleedingDoesNotStop, SRC_BLEEDING_NOT_STOPPING);
+        }
         Bleeding::StopsWithPressure => add(
             Triage::ExpectedRecovery,
-            "A little bleeding that stops when you press is OK. If it bleeds again, press firmly \
-             on it with a clean cloth for at least 10 minutes. If it still bleeds after 30 \
-             minutes of pressing, call the number on your sheet now."
-                .to_owned(),
+            Phrase::ReasonBleedingStopsWithPressure,
             SRC_BLEEDING_PRESSURE,
         ),
         Bleeding::Spot | Bleeding::None => {}
@@ -325,65 +381,32 @@ pub fn triage(check_in: &CheckIn, patient: &TriageContext) -> Assessment {
 
     // Pus or fluid (reference §8): a red flag for infection.
     if check_in.discharge {
-        add(
-            Triage::CallNow,
-            "Pus or fluid is coming from your needle site. This can be a sign of infection. Call \
-             the number on your sheet now."
-                .to_owned(),
-            SRC_DISCHARGE,
-        );
+        add(Triage::CallNow, Phrase::ReasonDischarge, SRC_DISCHARGE);
     }
 
     // Swelling, warmth, redness (reference §8 "call promptly"): graded "within a day" by us.
     if check_in.swelling {
-        add(
-            Triage::ContactWithinADay,
-            "You have swelling at your needle site. Call the number on your sheet within a day so \
-             the team can check it. Call now if it gets worse or you get a fever."
-                .to_owned(),
-            SRC_SWELLING,
-        );
+        add(Triage::ContactWithinADay, Phrase::ReasonSwelling, SRC_SWELLING);
     }
     if check_in.warmth_or_redness {
-        add(
-            Triage::ContactWithinADay,
-            "The skin at your needle site is warm or red. This can be a sign of infection. Call \
-             the number on your sheet within a day. Call now if it spreads or you get a fever."
-                .to_owned(),
-            SRC_WARMTH_REDNESS,
-        );
+        add(Triage::ContactWithinADay, Phrase::ReasonWarmthOrRedness, SRC_WARMTH_REDNESS);
     }
 
     // Pain (reference §8): soreness is expected; increasing or severe pain is not. Severe or
     // worsening pain is "call now", moderate pain "within a day": our grading.
     match check_in.pain {
-        Pain::Severe | Pain::GettingWorse => add(
-            Triage::CallNow,
-            format!(
-                "You told us: {}. This is more than we expect. Call the number on your sheet now.",
-                check_in.pain.label().to_lowercase()
-            ),
-            SRC_PAIN_SEVERE,
-        ),
-        Pain::Moderate => add(
-            Triage::ContactWithinADay,
-            "You have moderate pain. You can take paracetamol (acetaminophen) as your sheet says. \
-             Ask us before you take aspirin. Call the number on your sheet within a day. Call now \
-             if the pain gets worse."
-                .to_owned(),
-            SRC_PAIN_MODERATE,
-        ),
+        Pain::Severe => add(Triage::CallNow, Phrase::ReasonPainSevere, SRC_PAIN_SEVERE),
+        Pain::GettingWorse => {
+            add(Triage::CallNow, Phrase::ReasonPainGettingWorse, SRC_PAIN_SEVERE);
+        }
+        Pain::Moderate => {
+            add(Triage::ContactWithinADay, Phrase::ReasonPainModerate, SRC_PAIN_MODERATE);
+        }
         Pain::Mild | Pain::None => {}
     }
 
     if check_in.notes.is_some() {
-        add(
-            Triage::ExpectedRecovery,
-            "Thank you for your note. The team will read it, but maybe not right away. If you \
-             are worried, call the number on your sheet."
-                .to_owned(),
-            SRC_NOTES,
-        );
+        add(Triage::ExpectedRecovery, Phrase::ReasonNotes, SRC_NOTES);
     }
 
     let outcome = reasons.iter().map(|r| r.outcome).max().unwrap_or(Triage::ExpectedRecovery);
@@ -392,7 +415,8 @@ pub fn triage(check_in: &CheckIn, patient: &TriageContext) -> Assessment {
             0,
             Reason {
                 outcome: Triage::ExpectedRecovery,
-                text: "Mild soreness and a small bruise are normal for a few days.".to_owned(),
+                phrase: Phrase::ReasonExpected,
+                temperature: None,
                 source: SRC_EXPECTED,
             },
         );
@@ -410,6 +434,7 @@ mod tests {
         immunocompromised: false,
         fever_threshold_tenths_celsius: DEFAULT_FEVER_THRESHOLD_TENTHS_CELSIUS,
     };
+    const SPANISH: Language = Language::Spanish;
     const IMMUNO: TriageContext = TriageContext {
         immunocompromised: true,
         fever_threshold_tenths_celsius: DEFAULT_FEVER_THRESHOLD_TENTHS_CELSIUS,
@@ -439,7 +464,7 @@ mod tests {
         assert_eq!(a.outcome, Triage::ExpectedRecovery);
         assert_eq!(a.reasons.len(), 1);
         assert_eq!(
-            a.reasons[0].text,
+            a.reasons[0].text(Language::English),
             "Mild soreness and a small bruise are normal for a few days."
         );
         assert_eq!(a.reasons[0].source, SRC_EXPECTED);
@@ -486,11 +511,15 @@ mod tests {
     fn fever_text_names_the_temperature_and_what_to_do() {
         let a = assess(CheckInInput { temperature: "38.4", ..calm() }, DEFAULT);
         assert_eq!(
-            a.reasons[0].text,
+            a.reasons[0].text(Language::English),
             "You have a fever of 38.4 °C. Call the number on your sheet now."
         );
+        assert_eq!(
+            a.reasons[0].text(Language::Spanish),
+            "Tiene 38.4 °C de fiebre. Llame ahora al número de teléfono de su hoja."
+        );
         let a = assess(CheckInInput { temperature: "37.8", ..calm() }, IMMUNO);
-        let text = &a.reasons[0].text;
+        let text = &a.reasons[0].text(Language::English);
         assert!(text.starts_with("Your temperature is 37.8 °C."), "{text}");
         assert!(text.contains("immune system is weak"), "{text}");
         assert!(text.contains("few white blood cells"), "{text}");
@@ -505,7 +534,11 @@ mod tests {
         ] {
             let err = CheckIn::parse(&CheckInInput { temperature: raw, ..calm() }).unwrap_err();
             assert_eq!(err.field, "temperature", "{raw:?}");
-            assert_eq!(err.message, TEMPERATURE_HELP, "{raw:?}");
+            assert_eq!(err.message, "Please type your temperature in °C. For example: 37.5");
+            let err = CheckIn::parse_in(&CheckInInput { temperature: raw, ..calm() }, SPANISH)
+                .unwrap_err();
+            assert_eq!(err.field, "temperature", "{raw:?}");
+            assert_eq!(err.message, Phrase::TemperatureHelp.text(SPANISH));
         }
     }
 
@@ -536,7 +569,7 @@ mod tests {
         // Bleeding that stops: reassurance first, then the pressing advice.
         let a = assess(CheckInInput { bleeding: "stops-with-pressure", ..calm() }, DEFAULT);
         assert_eq!(sources(&a), [SRC_EXPECTED, SRC_BLEEDING_PRESSURE]);
-        assert!(a.reasons[1].text.contains("at least 10 minutes"));
+        assert!(a.reasons[1].text(Language::English).contains("at least 10 minutes"));
     }
 
     #[test]
@@ -555,7 +588,8 @@ mod tests {
             assert_eq!(sources(&a), [source], "{code}");
         }
         let a = assess(CheckInInput { pain: "getting-worse", ..calm() }, DEFAULT);
-        assert!(a.reasons[0].text.contains("pain that is getting worse"), "{}", a.reasons[0].text);
+        let text = a.reasons[0].text(Language::English);
+        assert!(text.contains("pain that is getting worse"), "{text}");
     }
 
     #[test]
@@ -628,6 +662,14 @@ mod tests {
         let long = "a".repeat(MAX_NOTES_CHARS + 1);
         let err = CheckIn::parse(&CheckInInput { notes: &long, ..calm() }).unwrap_err();
         assert_eq!(err.field, "notes");
+        assert_eq!(err.message, "Your note is too long. Please use at most 1000 characters.");
+        let err = CheckIn::parse_in(&CheckInInput { notes: &long, ..calm() }, SPANISH).unwrap_err();
+        assert_eq!(err.message, "Su nota es demasiado larga. Use como máximo 1000 caracteres.");
+        let err = CheckIn::parse(&CheckInInput { notes: "a\u{7}b", ..calm() }).unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.message.as_str()),
+            ("notes", Phrase::NotesInvalid.text(Language::English))
+        );
         let ok = "a".repeat(MAX_NOTES_CHARS);
         assert!(CheckIn::parse(&CheckInInput { notes: &ok, ..calm() }).is_ok());
     }
@@ -647,6 +689,8 @@ mod tests {
         }
         let err = CheckIn::parse(&CheckInInput { bleeding: "", ..calm() }).unwrap_err();
         assert_eq!(err.message, "Please choose one answer about bleeding.");
+        let err = CheckIn::parse_in(&CheckInInput { pain: "lots", ..calm() }, SPANISH).unwrap_err();
+        assert_eq!(err.message, "Por favor, elija una respuesta sobre el dolor.");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! stray `tracing::info!(?patient)` cannot leak them. Showing one takes `.reveal()`, which is one
 //! search away.
 
+use crate::patient_text::Language;
 use crate::time::Date;
 use crate::{FieldError, required_text};
 
@@ -84,6 +85,8 @@ pub struct Patient {
     pub date_of_birth: Date,
     /// Administrative sex.
     pub sex: Sex,
+    /// The language of the patient's own pages and discharge sheet.
+    pub language: Language,
 }
 
 /// The raw text of a patient registration, as a form or the API sends it.
@@ -99,6 +102,8 @@ pub struct PatientInput<'a> {
     pub date_of_birth: &'a str,
     /// `sex`, a [`Sex`] code
     pub sex: &'a str,
+    /// `language`, a [`Language`] code; blank is English
+    pub language: &'a str,
 }
 
 impl Patient {
@@ -118,7 +123,8 @@ impl Patient {
             ));
         }
         let sex = Sex::parse(input.sex)?;
-        Ok(Self { mrn, family_name, given_name, date_of_birth, sex })
+        let language = Language::parse_or_default(input.language)?;
+        Ok(Self { mrn, family_name, given_name, date_of_birth, sex, language })
     }
 
     /// "FAMILY, Given" as clinical lists show it. Reveals the name: authorised display only.
@@ -142,6 +148,7 @@ mod tests {
             given_name: "Alex",
             date_of_birth: "1970-05-01",
             sex: "female",
+            language: "",
         }
     }
 
@@ -150,6 +157,9 @@ mod tests {
         let p = Patient::parse(&input(), today()).unwrap();
         assert_eq!(p.mrn.reveal(), "SYN-0001");
         assert_eq!(p.display_name(), "TESTPATIENT, Alex");
+        assert_eq!(p.language, Language::English, "a blank language is English");
+        let p = Patient::parse(&PatientInput { language: "es", ..input() }, today()).unwrap();
+        assert_eq!(p.language, Language::Spanish);
     }
 
     #[test]
@@ -167,6 +177,7 @@ mod tests {
             (PatientInput { date_of_birth: "2030-01-01", ..input() }, "date_of_birth"),
             (PatientInput { date_of_birth: "01/02/1970", ..input() }, "date_of_birth"),
             (PatientInput { sex: "x", ..input() }, "sex"),
+            (PatientInput { language: "fr", ..input() }, "language"),
         ];
         for (bad, field) in cases {
             assert_eq!(Patient::parse(&bad, today()).unwrap_err().field, field);

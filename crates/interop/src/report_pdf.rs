@@ -874,7 +874,7 @@ mod tests {
                 .iter()
                 .map(|s| format!("{} {} ", s.heading, s.paragraphs.join(" ")))
                 .collect();
-            let grade = marrow_domain::discharge::flesch_kincaid_grade(&text);
+            let grade = marrow_domain::readability::flesch_kincaid_grade(&text);
             assert!(grade <= 8.0, "version {version}: grade {grade:.1}");
             assert!(text.contains("not simply positive or negative"));
             assert!(text.contains(r.ordered_by));

@@ -70,6 +70,7 @@ impl SampleCase {
                 given_name: "Robin",
                 date_of_birth: "1958-06-15",
                 sex: "female",
+                language: "en",
             },
             today,
         )

@@ -57,6 +57,7 @@ pub fn patient_input(mrn: &str) -> PatientInput<'_> {
         given_name: "Alex",
         date_of_birth: "1970-05-01",
         sex: "female",
+        language: "en",
     }
 }
 

@@ -77,12 +77,18 @@ fn the_discharge_sheets_qr_code_reads_back_as_the_check_in_link() {
         sedated: true,
         trephine: true,
         immunocompromised: true,
-        phone: "your care team".into(),
+        phone: None,
         fever_tenths_celsius: 380,
     };
     let link = "http://127.0.0.1:8080/checkin/0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
-    let pdf = marrow_interop::discharge::sheet_pdf("Alex TESTPATIENT", &discharge(&facts), link)
-        .expect("sheet");
+    let language = marrow_domain::patient_text::Language::Spanish;
+    let pdf = marrow_interop::discharge::sheet_pdf(
+        "Alex TESTPATIENT",
+        &discharge(&facts, language),
+        link,
+        language,
+    )
+    .expect("sheet");
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("sheet.pdf"), pdf).expect("write");
     let status = Command::new("pdftoppm")

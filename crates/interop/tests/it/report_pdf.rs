@@ -7,7 +7,7 @@
 
 use std::process::Command;
 
-use marrow_domain::discharge::flesch_kincaid_grade;
+use marrow_domain::readability::flesch_kincaid_grade;
 use marrow_domain::report::ReportContent;
 use marrow_interop::SignedReport;
 use marrow_interop::report_pdf::{PaperSize, SUMMARY_TITLE, render};

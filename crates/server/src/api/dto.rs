@@ -41,6 +41,9 @@ pub struct PatientDto {
     pub date_of_birth: String,
     /// female, male, other or unknown
     pub sex: String,
+    /// The language of the patient's own pages and discharge sheet: en (English) or es
+    /// (Spanish).
+    pub language: String,
 }
 
 impl PatientDto {
@@ -53,6 +56,7 @@ impl PatientDto {
             given_name: p.given_name.reveal().into(),
             date_of_birth: p.date_of_birth.to_string(),
             sex: p.sex.code().into(),
+            language: p.language.code().into(),
         }
     }
 }
@@ -73,6 +77,10 @@ pub struct NewPatientBody {
     /// female, male, other or unknown
     #[serde(default)]
     pub sex: String,
+    /// The language of the patient's own pages and discharge sheet: en (English, the default)
+    /// or es (Spanish).
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 /// An order for a BMA.

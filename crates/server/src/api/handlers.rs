@@ -79,6 +79,7 @@ pub async fn create_patient(
         given_name: &body.given_name,
         date_of_birth: &body.date_of_birth,
         sex: &body.sex,
+        language: body.language.as_deref().unwrap_or(""),
     };
     let stamp = stamp(&state, &user);
     let patient = Patient::parse(&input, Date::of(stamp.at)).map_err(AppError::Input)?;

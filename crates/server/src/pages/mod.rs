@@ -72,6 +72,7 @@ pub fn router() -> Router<AppState> {
         .route("/lab/receive", get(lab::receive_page).post(lab::receive_scanned))
         .route("/interfaces/hl7", get(interfaces::hl7_outbox))
         .route("/checkin/{token}", get(checkin::form).post(checkin::submit))
+        .route("/checkin/{token}/sheet", get(checkin::sheet))
         .route("/checkin/{token}/sheet.pdf", get(checkin::sheet_pdf))
         .route("/cases/{id}/discharge", post(checkin::discharge))
         .route("/alerts", get(checkin::alerts))

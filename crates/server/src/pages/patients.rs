@@ -9,6 +9,7 @@ use marrow_domain::order::{
     IndicationKind, LineageAbnormality, Order, OrderInput, Sampling, Urgency,
 };
 use marrow_domain::patient::{Patient, PatientInput, Sex};
+use marrow_domain::patient_text::Language;
 use marrow_domain::role::Action;
 use marrow_domain::time::Date;
 use marrow_store::{Stamp, StoreError};
@@ -34,6 +35,7 @@ struct PatientFormPage {
     nav: Nav,
     form: FormState,
     sexes: &'static [Sex],
+    languages: &'static [Language],
 }
 
 #[derive(Template)]
@@ -111,7 +113,12 @@ pub async fn list(State(state): State<AppState>, staff: Staff) -> Result<Respons
 
 pub async fn new_form(staff: Staff) -> Result<Response, PageError> {
     staff.require(Action::RegisterPatient)?;
-    page(&PatientFormPage { nav: Nav::of(&staff), form: FormState::default(), sexes: Sex::ALL })
+    page(&PatientFormPage {
+        nav: Nav::of(&staff),
+        form: FormState::default(),
+        sexes: Sex::ALL,
+        languages: Language::ALL,
+    })
 }
 
 pub async fn create(
@@ -126,6 +133,7 @@ pub async fn create(
         given_name: form.get("given_name"),
         date_of_birth: form.get("date_of_birth"),
         sex: form.get("sex"),
+        language: form.get("language"),
     };
     let refuse = |form: FormValues, error| {
         page_with(
@@ -134,6 +142,7 @@ pub async fn create(
                 nav: Nav::of(&staff),
                 form: FormState::with_error(form, error),
                 sexes: Sex::ALL,
+                languages: Language::ALL,
             },
         )
     };

@@ -21,7 +21,7 @@ pub struct PatientRecord {
 }
 
 pub(crate) const PATIENT_COLUMNS: &str =
-    "p.id AS patient_id, p.mrn, p.family_name, p.given_name, p.date_of_birth, p.sex";
+    "p.id AS patient_id, p.mrn, p.family_name, p.given_name, p.date_of_birth, p.sex, p.language";
 
 pub(crate) fn patient_from(row: &AnyRow) -> Result<PatientRecord, StoreError> {
     let mrn: String = col(row, "mrn")?;
@@ -29,12 +29,14 @@ pub(crate) fn patient_from(row: &AnyRow) -> Result<PatientRecord, StoreError> {
     let given_name: String = col(row, "given_name")?;
     let date_of_birth: String = col(row, "date_of_birth")?;
     let sex: String = col(row, "sex")?;
+    let language: String = col(row, "language")?;
     let input = PatientInput {
         mrn: &mrn,
         family_name: &family_name,
         given_name: &given_name,
         date_of_birth: &date_of_birth,
         sex: &sex,
+        language: &language,
     };
     // Stored rows were valid when written. Parsing "as of" the birth date itself passes the
     // checks that depend on the day of registration (not in the future, at most 130 years).
@@ -50,6 +52,7 @@ pub(crate) fn patient_json(p: &Patient) -> serde_json::Value {
         "given_name": p.given_name.reveal(),
         "date_of_birth": p.date_of_birth.to_string(),
         "sex": p.sex.code(),
+        "language": p.language.code(),
     })
 }
 
@@ -73,8 +76,8 @@ impl Store {
             )));
         }
         sqlx::query(
-            "INSERT INTO patients (id, mrn, family_name, given_name, date_of_birth, sex, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO patients (id, mrn, family_name, given_name, date_of_birth, sex, language, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(id)
         .bind(patient.mrn.reveal())
@@ -82,6 +85,7 @@ impl Store {
         .bind(patient.given_name.reveal())
         .bind(patient.date_of_birth.to_string())
         .bind(patient.sex.code())
+        .bind(patient.language.code())
         .bind(stamp.by.0)
         .bind(stamp.at.to_rfc3339())
         .execute(&mut *tx)

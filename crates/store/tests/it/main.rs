@@ -7,4 +7,5 @@
 mod audit;
 mod blood;
 mod open;
+mod patients;
 mod story;
