@@ -328,6 +328,9 @@ test("the ward: safety check, procedure note, check-in link, discharge sheet and
   await patient.check("input[name=pain] >> nth=0");
   await submit(patient, "patient", "form[action^='/checkin/'] button[type=submit]", "result: call now", 200);
   await confirmNotHtml(patient, `${link}/sheet.pdf`);
+  await visit(patient, "patient", `${link}?lang=es`, "empty, in Spanish");
+  await visit(patient, "patient", `${link}/sheet`, "discharge sheet, the patient's copy");
+  await visit(patient, "patient", `${link}/sheet?lang=es`, "discharge sheet, in Spanish");
   await patient.context().close();
 
   await visit(nurse, "nurse", "/alerts", "an open alert");

@@ -230,3 +230,39 @@ async fn security_headers(
     headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     response
 }
+
+#[cfg(test)]
+mod stylesheet_tests {
+    /// A brace lost in a merge nests every later rule in the block before it (a lost `}` after
+    /// an `@media print` hid the patient pages' tap-target sizes on screen once): the sheet's
+    /// braces must balance and never close more than they opened.
+    #[test]
+    fn the_stylesheet_braces_balance() {
+        let css = include_str!("../static/marrow.css");
+        let mut depth = 0_i32;
+        let mut in_comment = false;
+        let bytes = css.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match (in_comment, bytes[i], bytes.get(i + 1)) {
+                (false, b'/', Some(b'*')) => {
+                    in_comment = true;
+                    i += 1;
+                }
+                (true, b'*', Some(b'/')) => {
+                    in_comment = false;
+                    i += 1;
+                }
+                (false, b'{', _) => depth += 1,
+                (false, b'}', _) => {
+                    depth -= 1;
+                    assert!(depth >= 0, "a '}}' closes nothing at byte {i}");
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        assert!(!in_comment, "a comment is left open");
+        assert_eq!(depth, 0, "{depth} block(s) left open");
+    }
+}

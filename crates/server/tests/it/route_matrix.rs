@@ -112,6 +112,7 @@ const MATRIX: &[(&str, &str, Who)] = &[
     ("GET", "/checkin/{token}", Who::Public),
     ("POST", "/checkin/{token}", Who::Public),
     ("GET", "/checkin/{token}/sheet.pdf", Who::Public),
+    ("GET", "/checkin/{token}/sheet", Who::Public),
     ("POST", "/cases/{id}/discharge", Who::Roles(BEDSIDE)),
     ("GET", "/alerts", Who::Roles(ALERTS)),
     ("POST", "/alerts/{id}/acknowledge", Who::Roles(ACKNOWLEDGE)),
