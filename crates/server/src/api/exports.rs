@@ -48,7 +48,7 @@ async fn signed_case(
 /// Observation per result and the DiagnosticReport with the PDF as `presentedForm`.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/fhir", tag = "exports", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Case id"), VersionQuery),
-    responses((status = 200, description = "A FHIR R4 Bundle (application/fhir+json)", body = serde_json::Value),
+    responses((status = 200, description = "A FHIR R4 Bundle", body = serde_json::Value, content_type = "application/fhir+json"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "The case has no signed report", body = ErrorBody)))]
 pub async fn case_fhir(
@@ -72,7 +72,7 @@ pub async fn case_fhir(
 /// an amended version is a correction (result status C).
 #[utoipa::path(get, path = "/api/v1/cases/{id}/hl7", tag = "exports", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Case id"), VersionQuery),
-    responses((status = 200, description = "An HL7 v2.5.1 message (x-application/hl7-v2+er7)", body = String),
+    responses((status = 200, description = "An HL7 v2.5.1 message", body = String, content_type = "x-application/hl7-v2+er7"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "The case has no signed report", body = ErrorBody)))]
 pub async fn case_hl7(
@@ -115,7 +115,7 @@ fn since_of(raw: &str) -> Result<Timestamp, AppError> {
 /// report version. Streamed, so memory stays flat however many reports there are.
 #[utoipa::path(get, path = "/api/v1/fhir/export", tag = "exports", security(("bearer" = [])),
     params(ExportQuery),
-    responses((status = 200, description = "application/fhir+ndjson", body = String),
+    responses((status = 200, description = "One FHIR Bundle per line", body = String, content_type = "application/fhir+ndjson"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn bulk_export(
     State(state): State<AppState>,

@@ -380,7 +380,8 @@ pub async fn save_draft(
 #[utoipa::path(post, path = "/api/v1/cases/{id}/report/sign", tag = "reports", security(("bearer" = [])), request_body(content = SignBody, description = "Optional"),
     params(("id" = i64, Path, description = "Case id")),
     responses((status = 200, body = CaseDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "Already signed, or the draft is incomplete", body = ErrorBody)))]
+        (status = 409, description = "Already signed, or the draft is incomplete", body = ErrorBody),
+        (status = 422, description = "A body that is not the documented one (e.g. an unknown member)", body = ErrorBody)))]
 pub async fn sign_report(
     State(state): State<AppState>,
     user: ApiUser,
