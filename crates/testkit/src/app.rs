@@ -38,8 +38,9 @@ pub async fn api_token(store: &Store, user: UserId) -> String {
     token
 }
 
-/// Serves `store` on a loopback port for the rest of the process (benchmarks), with the default
-/// configuration and the fixed synthetic clock; returns `http://127.0.0.1:PORT`.
+/// Serves `store` on a loopback port for the rest of the process, with the default
+/// configuration and the fixed synthetic clock; returns `http://127.0.0.1:PORT`. For benchmarks,
+/// and for tests that need a server on a store of their own or a second node on the same one.
 pub async fn serve_until_exit(store: &Store) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let base_url = format!("http://{}", listener.local_addr().expect("local address"));

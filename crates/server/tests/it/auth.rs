@@ -219,7 +219,8 @@ async fn repeated_failed_logins_lock_that_username_for_a_while_on_every_node() {
     // Another username is not affected.
     assert_eq!(Browser::new(&app.base_url).login(&other, PASSWORD).await, 303);
     // The failures live in the database: a second node sees the same lock.
-    let second = second_node(&app).await;
+    // Another server on the same database, as a second app node would be.
+    let second = marrow_testkit::app::serve_until_exit(&app.store).await;
     assert_eq!(Browser::new(&second).login(&username, PASSWORD).await, 429);
 
     // Failures older than the 15-minute window do not count, and a login clears the rest.
@@ -234,19 +235,6 @@ async fn repeated_failed_logins_lock_that_username_for_a_while_on_every_node() {
     assert_eq!(Browser::new(&app.base_url).login(&later, PASSWORD).await, 303);
     let (count, _) = app.store.login_failures_since(&later, now.plus_seconds(-3600)).await.unwrap();
     assert_eq!(count, 0, "a login forgets the failures");
-}
-
-/// Another server on the same database, as a second app node would be; returns its base URL.
-async fn second_node(app: &marrow_testkit::TestApp) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let clock = std::sync::Arc::new(marrow_server::FixedClock(marrow_testkit::synthetic::now()));
-    let state = marrow_server::AppState::with_clock(app.store.clone(), Config::default(), clock);
-    let router = marrow_server::app(state);
-    tokio::spawn(async move {
-        let _ = marrow_server::serve(listener, router, std::future::pending::<()>()).await;
-    });
-    base
 }
 
 #[tokio::test]

@@ -7,10 +7,8 @@
 //! `MARROW_REQUIRE_MOUNT=1` (set by `.ci/run`) makes that a failure.
 
 use std::process::Command;
-use std::sync::Arc;
 
 use marrow_domain::role::Role;
-use marrow_server::{AppState, Config, FixedClock};
 use marrow_store::{DatabaseUrl, Store};
 use marrow_testkit::app::Api;
 use marrow_testkit::synthetic;
@@ -52,17 +50,7 @@ async fn a_full_disk_refuses_writes_clearly_loses_nothing_acknowledged_and_corru
     let path = disk.0.path().join("marrow.db");
     let url = DatabaseUrl::Sqlite(path.clone());
     let (store, _) = Store::open(&url).await.expect("the database fits on the small disk");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::with_clock(
-        store.clone(),
-        Config::default(),
-        Arc::new(FixedClock(synthetic::now())),
-    );
-    let router = marrow_server::app(state);
-    let server = tokio::spawn(async move {
-        let _ = marrow_server::serve(listener, router, std::future::pending::<()>()).await;
-    });
+    let base = marrow_testkit::app::serve_until_exit(&store).await;
     let user = store
         .create_user("disk-nurse", "Synthetic Nurse", Role::Nurse, "!", None, synthetic::now())
         .await
@@ -106,7 +94,6 @@ async fn a_full_disk_refuses_writes_clearly_loses_nothing_acknowledged_and_corru
         acknowledged.push("SYN-DISK-LAST".to_owned());
     }
 
-    server.abort();
     store.close().await;
     let mut raw =
         sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();

@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use marrow_domain::role::Role;
-use marrow_server::{AppState, Config, FixedClock};
 use marrow_store::{DatabaseUrl, Store};
 use marrow_testkit::TestDb;
 use marrow_testkit::app::Api;
@@ -62,17 +61,7 @@ async fn requests_fail_fast_with_503_while_postgres_is_away_and_work_again_when_
     let through = format!("{}{relayed}{}", &url[..at], &url[end..]);
     let (store, _) = Store::open(&DatabaseUrl::parse(&through).unwrap()).await.unwrap();
 
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::with_clock(
-        store.clone(),
-        Config::default(),
-        Arc::new(FixedClock(synthetic::now())),
-    );
-    let router = marrow_server::app(state);
-    tokio::spawn(async move {
-        let _ = marrow_server::serve(listener, router, std::future::pending::<()>()).await;
-    });
+    let base = marrow_testkit::app::serve_until_exit(&store).await;
     let user = store
         .create_user(
             "faults-clinician",
