@@ -11,7 +11,9 @@ use marrow_domain::ids::PatientId;
 use marrow_domain::monitoring::Milestone;
 use marrow_domain::role::Action;
 use marrow_domain::time::{Date, Timestamp};
-use marrow_store::{CountSource, NewBloodCount, Stamp, Stored};
+use marrow_store::{
+    BloodCountRecord, CountSource, MilestoneRecord, NewBloodCount, Stamp, Stored, UserRef,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -166,13 +168,15 @@ pub async fn add_blood_count(
         Some(Stored::New(id) | Stored::AlreadyStored(id)) => *id,
         None => return Err(AppError::Internal("no count stored".into()).into()),
     };
-    let record = state
-        .store
-        .blood_counts(patient.id)
-        .await?
-        .into_iter()
-        .find(|c| c.id == id)
-        .ok_or_else(|| AppError::Internal("stored count not found".into()))?;
+    // The store keeps the parsed count exactly, so the answer is built from it, not read back.
+    let record = BloodCountRecord {
+        id,
+        patient: patient.id,
+        source: CountSource::Manual.code().to_owned(),
+        entered_by: Some(UserRef { id: user.0.id, display_name: user.0.display_name.clone() }),
+        entered_at: now,
+        count,
+    };
     Ok((StatusCode::CREATED, Json(BloodCountDto::of(&record, &patient))).into_response())
 }
 
@@ -219,13 +223,12 @@ pub async fn add_milestone(
         .map_err(AppError::Input)?;
     let id =
         state.store.add_milestone(patient, &milestone, Stamp { by: user.0.id, at: now }).await?;
-    let record = state
-        .store
-        .milestones(patient)
-        .await?
-        .into_iter()
-        .find(|m| m.id == id)
-        .ok_or_else(|| AppError::Internal("stored milestone not found".into()))?;
+    let record = MilestoneRecord {
+        id,
+        milestone,
+        entered_by: UserRef { id: user.0.id, display_name: user.0.display_name.clone() },
+        entered_at: now,
+    };
     Ok((StatusCode::CREATED, Json(MilestoneDto::of(&record))).into_response())
 }
 
