@@ -38,6 +38,58 @@ pub async fn api_token(store: &Store, user: UserId) -> String {
     token
 }
 
+/// One technologist with an open count of their own, for load runs.
+pub struct Counter {
+    /// The technologist's API token.
+    pub token: String,
+    /// Their count.
+    pub count: i64,
+    /// The patient and case counted.
+    pub patient: i64,
+    /// The case.
+    pub case: i64,
+}
+
+/// `n` synthetic cases in the lab (patients `first_patient`, `first_patient + 1`, …), each with
+/// its own technologist (`{name}-tech-{i}`) who has started a 500-cell count: what the counter
+/// benchmark and the soak run drive.
+pub async fn technologists_counting(
+    store: &Store,
+    staff: &synthetic::Staff,
+    n: usize,
+    first_patient: u32,
+    name: &str,
+) -> Vec<Counter> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let (patient, case) = synthetic::case_at(
+            store,
+            staff,
+            first_patient + i as u32,
+            marrow_domain::case::CaseStatus::InLab,
+        )
+        .await;
+        let user = store
+            .create_user(
+                &format!("{name}-tech-{i}"),
+                &format!("{name} technologist {i}"),
+                Role::Technologist,
+                "!",
+                None,
+                synthetic::now(),
+            )
+            .await
+            .expect("a technologist");
+        let token = api_token(store, user).await;
+        let count = store
+            .start_count(case, 500, marrow_store::Stamp { by: user, at: synthetic::now() })
+            .await
+            .expect("a count");
+        out.push(Counter { token, count: count.id.0, patient: patient.0, case: case.0 });
+    }
+    out
+}
+
 /// Serves `store` on a loopback port for the rest of the process, with the default
 /// configuration and the fixed synthetic clock; returns `http://127.0.0.1:PORT`. For benchmarks,
 /// and for tests that need a server on a store of their own or a second node on the same one.

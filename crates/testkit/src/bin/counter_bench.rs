@@ -10,10 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use marrow_domain::case::CaseStatus;
-use marrow_domain::role::Role;
-use marrow_store::{DatabaseUrl, Stamp, Store};
-use marrow_testkit::synthetic::{self, Staff, case_at};
+use marrow_store::{DatabaseUrl, Store};
+use marrow_testkit::synthetic::Staff;
 use sqlx::{ConnectOptions, Connection, Executor};
 
 #[tokio::main]
@@ -35,27 +33,12 @@ async fn main() {
     let url = DatabaseUrl::Sqlite(dir.path().join("marrow.db"));
     let (store, _) = Store::open(&url).await.expect("open the benchmark database");
     let staff = Staff::insert(&store, "!").await;
-    let mut tokens = Vec::with_capacity(counters);
-    for n in 0..counters {
-        let (_, case) = case_at(&store, &staff, 100_000 + n as u32, CaseStatus::InLab).await;
-        let user = store
-            .create_user(
-                &format!("bench-tech-{n}"),
-                &format!("Bench Technologist {n}"),
-                Role::Technologist,
-                "!",
-                None,
-                synthetic::now(),
-            )
+    let tokens: Vec<(String, i64)> =
+        marrow_testkit::app::technologists_counting(&store, &staff, counters, 100_000, "bench")
             .await
-            .expect("user");
-        let token = marrow_testkit::app::api_token(&store, user).await;
-        let count = store
-            .start_count(case, 500, Stamp { by: user, at: synthetic::now() })
-            .await
-            .expect("count");
-        tokens.push((token, count.id.0));
-    }
+            .into_iter()
+            .map(|c| (c.token, c.count))
+            .collect();
 
     let base_url = marrow_testkit::app::serve_until_exit(&store).await;
 

@@ -15,10 +15,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use marrow_domain::case::CaseStatus;
 use marrow_domain::role::Role;
-use marrow_store::{DatabaseUrl, Stamp, Store};
-use marrow_testkit::synthetic::{self, Staff, case_at};
+use marrow_store::{DatabaseUrl, Store};
+use marrow_testkit::synthetic::{self, Staff};
 
 const COUNTERS: usize = 200;
 const PACE: Duration = Duration::from_millis(95);
@@ -42,29 +41,11 @@ async fn main() {
     let url = DatabaseUrl::Sqlite(path.clone());
     let (store, _) = Store::open(&url).await.expect("open the soak database");
     let staff = Staff::insert(&store, "!").await;
-    let mut counters = Vec::with_capacity(COUNTERS);
-    let mut patients = Vec::new();
-    for n in 0..COUNTERS {
-        let (patient, case) = case_at(&store, &staff, 200_000 + n as u32, CaseStatus::InLab).await;
-        patients.push((patient.0, case.0));
-        let user = store
-            .create_user(
-                &format!("soak-tech-{n}"),
-                "Soak Technologist",
-                Role::Technologist,
-                "!",
-                None,
-                synthetic::now(),
-            )
-            .await
-            .expect("user");
-        let token = marrow_testkit::app::api_token(&store, user).await;
-        let count = store
-            .start_count(case, 500, Stamp { by: user, at: synthetic::now() })
-            .await
-            .expect("count");
-        counters.push((token, count.id.0));
-    }
+    let setup =
+        marrow_testkit::app::technologists_counting(&store, &staff, COUNTERS, 200_000, "soak")
+            .await;
+    let patients: Vec<(i64, i64)> = setup.iter().map(|c| (c.patient, c.case)).collect();
+    let counters: Vec<(String, i64)> = setup.into_iter().map(|c| (c.token, c.count)).collect();
     let password = "soak clinician password";
     let hash = marrow_server::auth::hash_password(password).expect("hash");
     store
