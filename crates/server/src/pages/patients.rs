@@ -75,7 +75,7 @@ impl LatestCount {
             })
             .collect();
         Self {
-            date: super::timeline::minutes(record.count.taken_at),
+            date: record.count.taken_at.to_string(),
             values,
             lineages: record.count.abnormal_lineages(patient.sex, patient.date_of_birth),
         }

@@ -77,12 +77,6 @@ struct TimelinePage {
     reference_source: &'static str,
 }
 
-/// `YYYY-MM-DD HH:MM` (UTC), as tables show times.
-pub(crate) fn minutes(at: Timestamp) -> String {
-    let text = at.to_rfc3339();
-    format!("{} {}", &text[..10], &text[11..16])
-}
-
 fn limits(percent: f64, lower: f64, upper: f64) -> String {
     format!("{percent:.1} % ({lower:.1}–{upper:.1})")
 }
@@ -176,7 +170,7 @@ fn timeline_page(staff: &Staff, t: &Timeline, today: Date, form: FormState) -> T
             },
         ));
         counts.push(CountRow {
-            date: minutes(c.count.taken_at),
+            date: c.count.taken_at.to_string(),
             source: c.source.clone(),
             cells: measured
                 .iter()
