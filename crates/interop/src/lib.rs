@@ -16,6 +16,7 @@ mod count_fields;
 pub mod csv_counts;
 pub mod discharge;
 pub mod fhir;
+pub mod fuzz;
 pub mod hl7;
 pub mod labels;
 pub mod pdf;

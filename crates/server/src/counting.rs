@@ -51,7 +51,7 @@ pub struct AckDto {
     pub acknowledged: usize,
 }
 
-fn parse_events(body: &EventsBody) -> Result<Vec<NewEvent>, FieldError> {
+pub(crate) fn parse_events(body: &EventsBody) -> Result<Vec<NewEvent>, FieldError> {
     if body.events.is_empty() {
         return Err(FieldError::new("events", "send at least one event"));
     }

@@ -21,6 +21,7 @@ mod counting;
 mod error;
 pub mod events;
 mod forms;
+pub mod fuzz;
 pub mod hl7;
 mod imaging;
 pub mod intake;

@@ -12,6 +12,7 @@ pub mod cells;
 pub mod classify;
 pub mod decode;
 pub mod detect;
+pub mod fuzz;
 pub mod infer;
 pub mod metrics;
 pub mod train;

@@ -5,6 +5,7 @@
 mod barcode;
 mod csv_counts;
 mod fhir;
+mod fuzz_inputs;
 mod hl7;
 mod hl7_results;
 mod report_pdf;

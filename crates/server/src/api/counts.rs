@@ -31,6 +31,16 @@ pub struct StartBody {
     pub target: Option<u32>,
 }
 
+impl StartBody {
+    /// The number of cells to count; 500 when not given.
+    pub fn target(&self) -> Result<Target, marrow_domain::FieldError> {
+        match self.target {
+            None => Ok(Target::default()),
+            Some(n) => Target::parse(&n.to_string()),
+        }
+    }
+}
+
 /// Starts (or returns) the caller's count of a case in the lab.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/counts", tag = "counter", security(("bearer" = [])), request_body = StartBody,
     params(("id" = i64, Path, description = "Case id")),
@@ -45,10 +55,7 @@ pub async fn start_count(
     require(&user.0, Action::RecordDifferential)?;
     let body = body.parse()?;
     let case = CaseId(path_id(&id, "case")?);
-    let target = match body.target {
-        None => Target::default(),
-        Some(n) => Target::parse(&n.to_string()).map_err(AppError::Input)?,
-    };
+    let target = body.target().map_err(AppError::Input)?;
     let count = state
         .store
         .start_count(case, target.cells(), Stamp { by: user.0.id, at: state.clock.now() })

@@ -3,8 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use marrow_domain::FieldError;
+use marrow_domain::aspirate::{Aspirate, AspirateInput};
 use marrow_domain::morphology::{CellClass, CountingRules, Differential, MeRatio};
-use marrow_domain::time::Timestamp;
+use marrow_domain::order::{Order, OrderInput, Sampling};
+use marrow_domain::patient::{Patient, PatientInput};
+use marrow_domain::procedure::{ProcedureInput, ProcedureNote};
+use marrow_domain::report::{ReportContent, amendment_reason};
+use marrow_domain::safety::{MedicationInput, SafetyFacts, SafetyInput};
+use marrow_domain::time::{Date, Timestamp};
 use marrow_store::{CaseRecord, CaseSummary, PatientRecord, ReportVersion, UserRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -345,7 +352,7 @@ pub trait ReportFieldsBody {
     fn raw(&self) -> [&Option<String>; 12];
 
     /// Parses the fields; errors name the field.
-    fn content(&self) -> Result<marrow_domain::report::ReportContent, marrow_domain::FieldError> {
+    fn content(&self) -> Result<ReportContent, FieldError> {
         let [a, c, e, g, m, l, o, gr, org, h, i, cm] =
             self.raw().map(|v| v.as_deref().unwrap_or(""));
         marrow_domain::report::ReportContent::parse(&marrow_domain::report::ReportInput {
@@ -389,6 +396,137 @@ macro_rules! report_fields_body {
 }
 report_fields_body!(DraftBody);
 report_fields_body!(AmendBody);
+
+impl NewPatientBody {
+    /// The patient, validated as the registration form validates it.
+    pub fn patient(&self, today: Date) -> Result<Patient, FieldError> {
+        Patient::parse(
+            &PatientInput {
+                mrn: &self.mrn,
+                family_name: &self.family_name,
+                given_name: &self.given_name,
+                date_of_birth: &self.date_of_birth,
+                sex: &self.sex,
+                language: self.language.as_deref().unwrap_or(""),
+            },
+            today,
+        )
+    }
+}
+
+impl OrderBody {
+    /// The order, validated (the patient id is checked by the store).
+    pub fn order(&self) -> Result<Order, FieldError> {
+        Order::parse(&OrderInput {
+            indication: &self.indication,
+            lineages: self.lineages.iter().map(String::as_str).collect(),
+            indication_text: &self.indication_text,
+            sampling: &self.sampling,
+            urgency: &self.urgency,
+            clinical_details: &self.clinical_details,
+        })
+    }
+}
+
+impl SafetyBody {
+    /// The safety facts, validated; times are judged against `now`.
+    pub fn facts(&self, now: Timestamp) -> Result<SafetyFacts, FieldError> {
+        // The domain reads numbers as the form sends them: as text.
+        let platelets = self.platelets.map(|p| p.to_string()).unwrap_or_default();
+        let inr = self.inr.map(|i| i.to_string()).unwrap_or_default();
+        let input = SafetyInput {
+            medications: self
+                .medications
+                .iter()
+                .map(|m| MedicationInput {
+                    name: &m.name,
+                    class: &m.class,
+                    dose: &m.dose,
+                    last_dose_at: m.last_dose_at.as_deref().unwrap_or(""),
+                })
+                .collect(),
+            allergies: self.allergies.iter().map(String::as_str).collect(),
+            platelets: &platelets,
+            inr: &inr,
+            bloods_taken_at: self.bloods_taken_at.as_deref().unwrap_or(""),
+            sedation_planned: self.sedation_planned,
+            escort_arranged: self.escort_arranged,
+            immunocompromised: self.immunocompromised,
+        };
+        SafetyFacts::parse(&input, now)
+    }
+}
+
+impl ProcedureBody {
+    /// The procedure note for an order of `sampling`, validated; times are judged against `now`.
+    pub fn note(&self, sampling: Sampling, now: Timestamp) -> Result<ProcedureNote, FieldError> {
+        let volumes: Vec<String> = self
+            .specimens
+            .iter()
+            .map(|s| s.volume_ml.map(|v| v.to_string()).unwrap_or_default())
+            .collect();
+        let passes = self.passes.map(|p| p.to_string()).unwrap_or_default();
+        let trephine_length = self.trephine_length_mm.map(|l| l.to_string()).unwrap_or_default();
+        let input = ProcedureInput {
+            operator: &self.operator,
+            performed_at: &self.performed_at,
+            site: &self.site,
+            side: &self.side,
+            position: &self.position,
+            local_anaesthetic: &self.local_anaesthetic,
+            sedation: &self.sedation,
+            specimens: self
+                .specimens
+                .iter()
+                .map(|s| (s.tube.as_str(), s.destination.as_str()))
+                .collect(),
+            complications: self.complications.as_deref().unwrap_or(""),
+            specimen_volumes: volumes.iter().map(String::as_str).collect(),
+            time_out: self.time_out_done,
+            needle: self.needle.as_deref().unwrap_or(""),
+            passes: &passes,
+            dry_tap: self.dry_tap,
+            trephine_length_mm: &trephine_length,
+            haemostasis: self.haemostasis.as_deref().unwrap_or(""),
+        };
+        ProcedureNote::parse(&input, sampling, now)
+    }
+}
+
+impl DifferentialBody {
+    /// The differential, validated.
+    pub fn differential(&self) -> Result<Differential, FieldError> {
+        let texts: Vec<(&str, String)> =
+            self.counts.iter().map(|(k, v)| (k.as_str(), v.to_string())).collect();
+        Differential::parse(texts.iter().map(|(k, v)| (*k, v.as_str())))
+    }
+}
+
+impl AspirateBody {
+    /// The aspirate findings, validated.
+    pub fn aspirate(&self) -> Result<Aspirate, FieldError> {
+        let examined = self.particles_examined_for_iron.map(|n| n.to_string()).unwrap_or_default();
+        Aspirate::parse(&AspirateInput {
+            particles: &self.particles,
+            trail_cellularity: &self.trail_cellularity,
+            particle_cellularity: &self.particle_cellularity,
+            haemodilution: &self.haemodilution,
+            megakaryocytes: &self.megakaryocytes,
+            iron_stain: &self.iron_stain,
+            ring_sideroblasts: self.ring_sideroblasts.as_deref().unwrap_or(""),
+            particles_examined_for_iron: &examined,
+            comment: self.comment.as_deref().unwrap_or(""),
+        })
+    }
+}
+
+impl AmendBody {
+    /// The amended content, once the reason is acceptable.
+    pub fn amended_content(&self) -> Result<ReportContent, FieldError> {
+        amendment_reason(&self.reason)?;
+        self.content()
+    }
+}
 
 /// One line of the case list.
 #[derive(Debug, Serialize, ToSchema)]

@@ -8,13 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use marrow_domain::FieldError;
 use marrow_domain::ids::{CaseId, PatientId};
-use marrow_domain::morphology::Differential;
-use marrow_domain::order::{Order, OrderInput};
-use marrow_domain::patient::{Patient, PatientInput};
-use marrow_domain::procedure::{ProcedureInput, ProcedureNote};
-use marrow_domain::report::amendment_reason;
 use marrow_domain::role::Action;
-use marrow_domain::safety::{MedicationInput, SafetyFacts, SafetyInput};
 use marrow_domain::time::Date;
 use marrow_store::Stamp;
 
@@ -73,16 +67,8 @@ pub async fn create_patient(
 ) -> ApiResult<Response> {
     require(&user.0, Action::RegisterPatient)?;
     let body = body.parse()?;
-    let input = PatientInput {
-        mrn: &body.mrn,
-        family_name: &body.family_name,
-        given_name: &body.given_name,
-        date_of_birth: &body.date_of_birth,
-        sex: &body.sex,
-        language: body.language.as_deref().unwrap_or(""),
-    };
     let stamp = stamp(&state, &user);
-    let patient = Patient::parse(&input, Date::of(stamp.at)).map_err(AppError::Input)?;
+    let patient = body.patient(Date::of(stamp.at)).map_err(AppError::Input)?;
     let id = state.store.create_patient(&patient, stamp).await?;
     let record = state.store.patient(id).await?;
     Ok(created(&format!("/api/v1/patients/{id}"), Json(PatientDto::of(&record))))
@@ -158,15 +144,7 @@ pub async fn place_order(
 ) -> ApiResult<Response> {
     require(&user.0, Action::PlaceOrder)?;
     let body = body.parse()?;
-    let input = OrderInput {
-        indication: &body.indication,
-        lineages: body.lineages.iter().map(String::as_str).collect(),
-        indication_text: &body.indication_text,
-        sampling: &body.sampling,
-        urgency: &body.urgency,
-        clinical_details: &body.clinical_details,
-    };
-    let order = Order::parse(&input).map_err(AppError::Input)?;
+    let order = body.order().map_err(AppError::Input)?;
     let id = state
         .store
         .place_order(PatientId(body.patient_id), &order, stamp(&state, &user))
@@ -208,28 +186,7 @@ pub async fn record_safety_check(
     require(&user.0, Action::RecordSafetyCheck)?;
     let body = body.parse()?;
     let id = CaseId(path_id(&id, "case")?);
-    let platelets = body.platelets.map(|p| p.to_string()).unwrap_or_default();
-    let inr = body.inr.map(|i| i.to_string()).unwrap_or_default();
-    let input = SafetyInput {
-        medications: body
-            .medications
-            .iter()
-            .map(|m| MedicationInput {
-                name: &m.name,
-                class: &m.class,
-                dose: &m.dose,
-                last_dose_at: m.last_dose_at.as_deref().unwrap_or(""),
-            })
-            .collect(),
-        allergies: body.allergies.iter().map(String::as_str).collect(),
-        platelets: &platelets,
-        inr: &inr,
-        bloods_taken_at: body.bloods_taken_at.as_deref().unwrap_or(""),
-        sedation_planned: body.sedation_planned,
-        escort_arranged: body.escort_arranged,
-        immunocompromised: body.immunocompromised,
-    };
-    let facts = SafetyFacts::parse(&input, state.clock.now()).map_err(AppError::Input)?;
+    let facts = body.facts(state.clock.now()).map_err(AppError::Input)?;
     state.store.record_safety_check(id, &facts, stamp(&state, &user)).await?;
     case_json(&state, id).await
 }
@@ -249,37 +206,8 @@ pub async fn record_procedure(
     let body = body.parse()?;
     let id = CaseId(path_id(&id, "case")?);
     let record = state.store.case(id).await?;
-    let volumes: Vec<String> = body
-        .specimens
-        .iter()
-        .map(|s| s.volume_ml.map(|v| v.to_string()).unwrap_or_default())
-        .collect();
-    let passes = body.passes.map(|p| p.to_string()).unwrap_or_default();
-    let trephine_length = body.trephine_length_mm.map(|l| l.to_string()).unwrap_or_default();
-    let input = ProcedureInput {
-        operator: &body.operator,
-        performed_at: &body.performed_at,
-        site: &body.site,
-        side: &body.side,
-        position: &body.position,
-        local_anaesthetic: &body.local_anaesthetic,
-        sedation: &body.sedation,
-        specimens: body
-            .specimens
-            .iter()
-            .map(|s| (s.tube.as_str(), s.destination.as_str()))
-            .collect(),
-        complications: body.complications.as_deref().unwrap_or(""),
-        specimen_volumes: volumes.iter().map(String::as_str).collect(),
-        time_out: body.time_out_done,
-        needle: body.needle.as_deref().unwrap_or(""),
-        passes: &passes,
-        dry_tap: body.dry_tap,
-        trephine_length_mm: &trephine_length,
-        haemostasis: body.haemostasis.as_deref().unwrap_or(""),
-    };
-    let note = ProcedureNote::parse(&input, record.order.value.sampling, state.clock.now())
-        .map_err(AppError::Input)?;
+    let note =
+        body.note(record.order.value.sampling, state.clock.now()).map_err(AppError::Input)?;
     state.store.record_procedure(id, &note, stamp(&state, &user)).await?;
     case_json(&state, id).await
 }
@@ -313,10 +241,7 @@ pub async fn record_differential(
     require(&user.0, Action::RecordDifferential)?;
     let body = body.parse()?;
     let id = CaseId(path_id(&id, "case")?);
-    let texts: Vec<(String, String)> =
-        body.counts.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
-    let differential = Differential::parse(texts.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .map_err(AppError::Input)?;
+    let differential = body.differential().map_err(AppError::Input)?;
     state.store.record_differential(id, &differential, stamp(&state, &user)).await?;
     case_json(&state, id).await
 }
@@ -336,20 +261,7 @@ pub async fn record_aspirate(
     require(&user.0, Action::RecordDifferential)?;
     let body = body.parse()?;
     let id = CaseId(path_id(&id, "case")?);
-    let examined = body.particles_examined_for_iron.map(|n| n.to_string()).unwrap_or_default();
-    let aspirate =
-        marrow_domain::aspirate::Aspirate::parse(&marrow_domain::aspirate::AspirateInput {
-            particles: &body.particles,
-            trail_cellularity: &body.trail_cellularity,
-            particle_cellularity: &body.particle_cellularity,
-            haemodilution: &body.haemodilution,
-            megakaryocytes: &body.megakaryocytes,
-            iron_stain: &body.iron_stain,
-            ring_sideroblasts: body.ring_sideroblasts.as_deref().unwrap_or(""),
-            particles_examined_for_iron: &examined,
-            comment: body.comment.as_deref().unwrap_or(""),
-        })
-        .map_err(AppError::Input)?;
+    let aspirate = body.aspirate().map_err(AppError::Input)?;
     state.store.record_aspirate(id, &aspirate, stamp(&state, &user)).await?;
     case_json(&state, id).await
 }
@@ -410,8 +322,7 @@ pub async fn amend_report(
     require(&user.0, Action::AmendReport)?;
     let body = body.parse()?;
     let id = CaseId(path_id(&id, "case")?);
-    amendment_reason(&body.reason).map_err(AppError::Input)?;
-    let content = body.content().map_err(AppError::Input)?;
+    let content = body.amended_content().map_err(AppError::Input)?;
     let shown = body.flags_shown.as_deref();
     state.store.amend_report(id, &content, &body.reason, shown, stamp(&state, &user)).await?;
     case_json(&state, id).await

@@ -3,13 +3,15 @@
 //! `/api/openapi.json`.
 
 mod counts;
-mod dto;
+pub(crate) mod dto;
 mod exports;
 mod handlers;
 mod json;
 mod timeline;
 
+pub(crate) use counts::StartBody;
 pub(crate) use json::{JsonBody, QueryParams};
+pub(crate) use timeline::{NewBloodCountBody, NewMilestoneBody};
 
 use axum::Router;
 use axum::routing::{get, post, put};

@@ -60,6 +60,60 @@ pub struct NewMilestoneBody {
     pub description: String,
 }
 
+impl NewBloodCountBody {
+    /// Each value's number as sent, for [`NewBloodCountBody::count`] to borrow.
+    pub fn numbers(&self) -> Vec<String> {
+        self.values.iter().map(|v| v.value.to_string()).collect()
+    }
+
+    /// The count, converted and validated; an error names `values[i].analyte`, `.unit` or
+    /// `.value`. `numbers` comes from [`NewBloodCountBody::numbers`].
+    pub fn count<'a>(
+        &'a self,
+        numbers: &'a [String],
+        now: Timestamp,
+    ) -> Result<(BloodCount, Vec<RawResult<'a>>), FieldError> {
+        let taken_at = Timestamp::parse("taken_at", &self.taken_at)?;
+        let mut raw = Vec::with_capacity(self.values.len());
+        for (i, (v, number)) in self.values.iter().zip(numbers).enumerate() {
+            let analyte = Analyte::parse(&v.analyte)
+                .ok()
+                .or_else(|| Analyte::from_loinc(&v.analyte))
+                .ok_or_else(|| {
+                    FieldError::new(
+                        format!("values[{i}].analyte"),
+                        format!(
+                            "{:?} is not an analyte code or LOINC code Marrow knows",
+                            v.analyte
+                        ),
+                    )
+                })?;
+            raw.push(RawResult { analyte, value: number, unit: &v.unit });
+        }
+        // The domain names a value by its analyte; the API names it by its place in `values`.
+        let count = BloodCount::parse(taken_at, &raw, now).map_err(|e| {
+            let place = raw.iter().position(|r| {
+                e.field == r.analyte.code() || e.field == format!("{}_unit", r.analyte.code())
+            });
+            let field = match place {
+                Some(i) if e.field.ends_with("_unit") => format!("values[{i}].unit"),
+                Some(i) => format!("values[{i}].value"),
+                None if e.field == "results" => "values".to_owned(),
+                None => e.field.clone(),
+            };
+            e.at(field)
+        })?;
+        Ok((count, raw))
+    }
+}
+
+impl NewMilestoneBody {
+    /// The milestone, validated against `today`.
+    pub fn milestone(&self, today: Date) -> Result<Milestone, FieldError> {
+        Milestone::parse(&self.on, &self.kind, &self.description, today)
+    }
+}
+
 /// What a CSV import stored.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportDto {
@@ -133,34 +187,8 @@ pub async fn add_blood_count(
     let body = body.parse()?;
     let patient = state.store.patient(PatientId(path_id(&id, "patient")?)).await?;
     let now = state.clock.now();
-    let taken_at = Timestamp::parse("taken_at", &body.taken_at).map_err(AppError::Input)?;
-    let numbers: Vec<String> = body.values.iter().map(|v| v.value.to_string()).collect();
-    let mut raw = Vec::with_capacity(body.values.len());
-    for (i, (v, number)) in body.values.iter().zip(&numbers).enumerate() {
-        let analyte = Analyte::parse(&v.analyte)
-            .ok()
-            .or_else(|| Analyte::from_loinc(&v.analyte))
-            .ok_or_else(|| {
-            AppError::Input(FieldError::new(
-                format!("values[{i}].analyte"),
-                format!("{:?} is not an analyte code or LOINC code Marrow knows", v.analyte),
-            ))
-        })?;
-        raw.push(RawResult { analyte, value: number, unit: &v.unit });
-    }
-    // The domain names a value by its analyte; the API names it by its place in `values`.
-    let count = BloodCount::parse(taken_at, &raw, now).map_err(|e| {
-        let place = raw.iter().position(|r| {
-            e.field == r.analyte.code() || e.field == format!("{}_unit", r.analyte.code())
-        });
-        let field = match place {
-            Some(i) if e.field.ends_with("_unit") => format!("values[{i}].unit"),
-            Some(i) => format!("values[{i}].value"),
-            None if e.field == "results" => "values".to_owned(),
-            None => e.field.clone(),
-        };
-        AppError::Input(e.at(field))
-    })?;
+    let numbers = body.numbers();
+    let (count, raw) = body.count(&numbers, now).map_err(AppError::Input)?;
     let new = [NewBloodCount { patient: patient.id, count: &count, raw: &raw }];
     let stored =
         state.store.add_blood_counts(&new, &CountSource::Manual, Some(user.0.id), now).await?;
@@ -219,8 +247,7 @@ pub async fn add_milestone(
     let body = body.parse()?;
     let patient = PatientId(path_id(&id, "patient")?);
     let now = state.clock.now();
-    let milestone = Milestone::parse(&body.on, &body.kind, &body.description, Date::of(now))
-        .map_err(AppError::Input)?;
+    let milestone = body.milestone(Date::of(now)).map_err(AppError::Input)?;
     let id =
         state.store.add_milestone(patient, &milestone, Stamp { by: user.0.id, at: now }).await?;
     let record = MilestoneRecord {

@@ -36,14 +36,7 @@ pub async fn create_user(
     StaffForm { staff, form }: StaffForm,
 ) -> Result<Response, PageError> {
     staff.require(Action::ManageUsers)?;
-    let parsed = (|| {
-        let username = parse_username(form.get("username"))?;
-        let display_name = required_text("display_name", form.get("display_name"), 200)?;
-        let role = Role::parse(form.get("role"))?;
-        check_new_password(form.get("password"))?;
-        Ok::<_, marrow_domain::FieldError>((username, display_name, role))
-    })();
-    let (username, display_name, role) = match parsed {
+    let (username, display_name, role) = match read_new_user(&form) {
         Ok(p) => p,
         Err(e) => return refuse(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, form, e).await,
     };
@@ -137,26 +130,7 @@ pub async fn save_safety_settings(
     StaffForm { staff, form }: StaffForm,
 ) -> Result<Response, PageError> {
     staff.require(Action::ManageSiteSettings)?;
-    let parsed = (|| {
-        let platelets = marrow_domain::safety::PlateletCount::parse(form.get("platelets_min"))
-            .map_err(|e| e.at("platelets_min"))?;
-        let inr =
-            marrow_domain::safety::Inr::parse(form.get("inr_max")).map_err(|e| e.at("inr_max"))?;
-        let hours: u32 = form
-            .get("bloods_max_age_hours")
-            .trim()
-            .parse()
-            .ok()
-            .filter(|h| (1..=720).contains(h))
-            .ok_or_else(|| {
-                marrow_domain::FieldError::new(
-                    "bloods_max_age_hours",
-                    "must be a whole number of hours from 1 to 720",
-                )
-            })?;
-        let drugs = DrugPolicy::parse(form.get("drug_policy"))?;
-        Ok::<_, marrow_domain::FieldError>((platelets, inr, hours, drugs))
-    })();
+    let parsed = read_safety_settings(&form);
     let (platelets, inr, hours, drugs) = match parsed {
         Ok(p) => p,
         Err(e) => {
@@ -193,7 +167,7 @@ pub async fn save_settings(
     StaffForm { staff, form }: StaffForm,
 ) -> Result<Response, PageError> {
     staff.require(Action::ManageSiteSettings)?;
-    match marrow_domain::morphology::CountingRules::parse(form.all("excluded")) {
+    match read_counting_rules(&form) {
         Ok(rules) => {
             let stamp = marrow_store::Stamp { by: staff.user.id, at: state.clock.now() };
             state.store.set_counting_rules(&rules, stamp).await?;
@@ -237,4 +211,51 @@ pub async fn save_discharge_settings(
             .await
         }
     }
+}
+
+/// The new account a user form carries: username, display name and role. The password is
+/// checked against the rules here and hashed by the caller.
+pub(crate) fn read_new_user(
+    form: &FormValues,
+) -> Result<(String, String, Role), marrow_domain::FieldError> {
+    let username = parse_username(form.get("username"))?;
+    let display_name = required_text("display_name", form.get("display_name"), 200)?;
+    let role = Role::parse(form.get("role"))?;
+    check_new_password(form.get("password"))?;
+    Ok((username, display_name, role))
+}
+
+/// The safety limits a settings form carries: minimum platelets, maximum INR, how old the
+/// bloods may be (hours) and the anticoagulant policy.
+pub(crate) fn read_safety_settings(
+    form: &FormValues,
+) -> Result<
+    (marrow_domain::safety::PlateletCount, marrow_domain::safety::Inr, u32, DrugPolicy),
+    marrow_domain::FieldError,
+> {
+    let platelets = marrow_domain::safety::PlateletCount::parse(form.get("platelets_min"))
+        .map_err(|e| e.at("platelets_min"))?;
+    let inr =
+        marrow_domain::safety::Inr::parse(form.get("inr_max")).map_err(|e| e.at("inr_max"))?;
+    let hours: u32 = form
+        .get("bloods_max_age_hours")
+        .trim()
+        .parse()
+        .ok()
+        .filter(|h| (1..=720).contains(h))
+        .ok_or_else(|| {
+            marrow_domain::FieldError::new(
+                "bloods_max_age_hours",
+                "must be a whole number of hours from 1 to 720",
+            )
+        })?;
+    let drugs = DrugPolicy::parse(form.get("drug_policy"))?;
+    Ok((platelets, inr, hours, drugs))
+}
+
+/// The classes a counting-rules form leaves out of the denominator.
+pub(crate) fn read_counting_rules(
+    form: &FormValues,
+) -> Result<marrow_domain::morphology::CountingRules, marrow_domain::FieldError> {
+    marrow_domain::morphology::CountingRules::parse(form.all("excluded"))
 }

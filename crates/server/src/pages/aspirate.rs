@@ -119,18 +119,7 @@ pub async fn save(
 ) -> Result<Response, PageError> {
     staff.require(Action::RecordDifferential)?;
     let case = CaseId(path_id(&id, "case")?);
-    let input = AspirateInput {
-        particles: form.get("particles"),
-        trail_cellularity: form.get("trail_cellularity"),
-        particle_cellularity: form.get("particle_cellularity"),
-        haemodilution: form.get("haemodilution"),
-        megakaryocytes: form.get("megakaryocytes"),
-        iron_stain: form.get("iron_stain"),
-        ring_sideroblasts: form.get("ring_sideroblasts"),
-        particles_examined_for_iron: form.get("particles_examined_for_iron"),
-        comment: form.get("comment"),
-    };
-    match Aspirate::parse(&input) {
+    match read_aspirate(&form) {
         Ok(aspirate) => {
             state
                 .store
@@ -153,4 +142,20 @@ pub async fn save(
             .await
         }
     }
+}
+
+/// The aspirate findings an aspirate form carries.
+pub(crate) fn read_aspirate(form: &FormValues) -> Result<Aspirate, marrow_domain::FieldError> {
+    let input = AspirateInput {
+        particles: form.get("particles"),
+        trail_cellularity: form.get("trail_cellularity"),
+        particle_cellularity: form.get("particle_cellularity"),
+        haemodilution: form.get("haemodilution"),
+        megakaryocytes: form.get("megakaryocytes"),
+        iron_stain: form.get("iron_stain"),
+        ring_sideroblasts: form.get("ring_sideroblasts"),
+        particles_examined_for_iron: form.get("particles_examined_for_iron"),
+        comment: form.get("comment"),
+    };
+    Aspirate::parse(&input)
 }

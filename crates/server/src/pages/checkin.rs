@@ -280,15 +280,7 @@ pub async fn submit(
             Phrase::FormExpired,
         ));
     }
-    let input = CheckInInput {
-        temperature: form.get("temperature"),
-        bleeding: form.get("bleeding"),
-        discharge: form.checked("discharge"),
-        swelling: form.checked("swelling"),
-        warmth_or_redness: form.checked("warmth_or_redness"),
-        pain: form.get("pain"),
-        notes: form.get("notes"),
-    };
+    let input = check_in_input(&form);
     let check_in = match CheckIn::parse_in(&input, language) {
         Ok(c) => c,
         Err(e) => {
@@ -500,4 +492,17 @@ pub async fn sheet_pdf(
     )
     .map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
+}
+
+/// The answers a patient's check-in form carries, as typed; `CheckIn::parse_in` reads them.
+pub(crate) fn check_in_input(form: &FormValues) -> CheckInInput<'_> {
+    CheckInInput {
+        temperature: form.get("temperature"),
+        bleeding: form.get("bleeding"),
+        discharge: form.checked("discharge"),
+        swelling: form.checked("swelling"),
+        warmth_or_redness: form.checked("warmth_or_redness"),
+        pain: form.get("pain"),
+        notes: form.get("notes"),
+    }
 }

@@ -92,10 +92,7 @@ pub async fn start(
 ) -> Result<Response, PageError> {
     staff.require(Action::RecordDifferential)?;
     let case = CaseId(path_id(&id, "case")?);
-    let target = match form.get("target").trim() {
-        "" => Target::default(),
-        raw => Target::parse(raw).map_err(AppError::Input)?,
-    };
+    let target = read_target(&form).map_err(AppError::Input)?;
     let stamp = marrow_store::Stamp { by: staff.user.id, at: state.clock.now() };
     let count = state.store.start_count(case, target.cells(), stamp).await?;
     Ok(see_other(&format!("/counts/{}", count.id)))
@@ -413,13 +410,7 @@ pub async fn save_keymap(
     StaffForm { staff, form }: StaffForm,
 ) -> Result<Response, PageError> {
     staff.require(Action::RecordDifferential)?;
-    let pairs: Vec<(&str, &str)> = form
-        .0
-        .iter()
-        // The raw value: a space typed into a field is the pause key, refused as reserved.
-        .filter_map(|(k, v)| k.strip_prefix("bindings.").map(|class| (v.as_str(), class)))
-        .collect();
-    match KeyMap::parse(form.get("name"), pairs) {
+    match read_keymap(&form) {
         Ok(map) => {
             let code = crate::counting::keymap_code(&map);
             state.store.save_keymap(staff.user.id, map.name(), &code, state.clock.now()).await?;
@@ -435,4 +426,27 @@ pub async fn save_keymap(
             .await
         }
     }
+}
+
+/// The number of cells a start form asks for; 500 when blank.
+pub(crate) fn read_target(
+    form: &crate::forms::FormValues,
+) -> Result<Target, marrow_domain::FieldError> {
+    match form.get("target").trim() {
+        "" => Ok(Target::default()),
+        raw => Target::parse(raw),
+    }
+}
+
+/// The key map a key-map form carries (one `bindings.CLASS` field per class).
+pub(crate) fn read_keymap(
+    form: &crate::forms::FormValues,
+) -> Result<KeyMap, marrow_domain::FieldError> {
+    let pairs: Vec<(&str, &str)> = form
+        .0
+        .iter()
+        // The raw value: a space typed into a field is the pause key, refused as reserved.
+        .filter_map(|(k, v)| k.strip_prefix("bindings.").map(|class| (v.as_str(), class)))
+        .collect();
+    KeyMap::parse(form.get("name"), pairs)
 }

@@ -131,9 +131,9 @@ pub async fn receive_scanned(
         };
         page_with(status, &page)
     };
-    let Some(specimen) = parse_specimen_code(form.get("specimen")) else {
-        let e = FieldError::new("specimen", "is not a specimen id such as S000012");
-        return refuse(form.clone(), e, StatusCode::UNPROCESSABLE_ENTITY);
+    let specimen = match read_specimen(&form) {
+        Ok(s) => s,
+        Err(e) => return refuse(form.clone(), e, StatusCode::UNPROCESSABLE_ENTITY),
     };
     let Some(case) = state.store.case_of_specimen(SpecimenId(specimen)).await? else {
         let e = FieldError::new(
@@ -153,4 +153,10 @@ pub async fn receive_scanned(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The specimen id a scan form carries (the number of `S000012`).
+pub(crate) fn read_specimen(form: &FormValues) -> Result<i64, FieldError> {
+    parse_specimen_code(form.get("specimen"))
+        .ok_or_else(|| FieldError::new("specimen", "is not a specimen id such as S000012"))
 }

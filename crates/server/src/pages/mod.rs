@@ -16,6 +16,21 @@ mod session;
 mod steps;
 mod timeline;
 
+/// Each page form's reader: the submitted fields into the domain value the page stores.
+/// Gathered here for the fuzz targets ([`crate::fuzz`]).
+pub(crate) mod readers {
+    pub(crate) use super::admin::{read_counting_rules, read_new_user, read_safety_settings};
+    pub(crate) use super::aspirate::read_aspirate;
+    pub(crate) use super::checkin::check_in_input;
+    pub(crate) use super::counter::{read_keymap, read_target};
+    pub(crate) use super::lab::read_specimen;
+    pub(crate) use super::patients::{read_order, read_patient};
+    pub(crate) use super::steps::{
+        read_amendment, read_differential, read_procedure, read_report, read_safety,
+    };
+    pub(crate) use super::timeline::{read_blood_count, read_milestone};
+}
+
 use askama::Template;
 use axum::Router;
 use axum::http::{StatusCode, header};

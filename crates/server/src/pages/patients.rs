@@ -4,6 +4,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use marrow_domain::FieldError;
 use marrow_domain::ids::PatientId;
 use marrow_domain::order::{
     IndicationKind, LineageAbnormality, Order, OrderInput, Sampling, Urgency,
@@ -127,14 +128,6 @@ pub async fn create(
 ) -> Result<Response, PageError> {
     staff.require(Action::RegisterPatient)?;
     let now = state.clock.now();
-    let input = PatientInput {
-        mrn: form.get("mrn"),
-        family_name: form.get("family_name"),
-        given_name: form.get("given_name"),
-        date_of_birth: form.get("date_of_birth"),
-        sex: form.get("sex"),
-        language: form.get("language"),
-    };
     let refuse = |form: FormValues, error| {
         page_with(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -146,7 +139,7 @@ pub async fn create(
             },
         )
     };
-    let patient = match Patient::parse(&input, Date::of(now)) {
+    let patient = match read_patient(&form, Date::of(now)) {
         Ok(p) => p,
         Err(e) => return refuse(form, e),
     };
@@ -240,15 +233,7 @@ pub async fn place_order(
     let patient_id = PatientId(path_id(&id, "patient")?);
     let record = state.store.patient(patient_id).await?;
     let now = state.clock.now();
-    let input = OrderInput {
-        indication: form.get("indication"),
-        lineages: form.all("lineages"),
-        indication_text: form.get("indication_text"),
-        sampling: form.get("sampling"),
-        urgency: form.get("urgency"),
-        clinical_details: form.get("clinical_details"),
-    };
-    match Order::parse(&input) {
+    match read_order(&form) {
         Ok(order) => {
             let case = state
                 .store
@@ -265,4 +250,29 @@ pub async fn place_order(
             )
         }
     }
+}
+
+/// The patient a registration form carries.
+pub(crate) fn read_patient(form: &FormValues, today: Date) -> Result<Patient, FieldError> {
+    let input = PatientInput {
+        mrn: form.get("mrn"),
+        family_name: form.get("family_name"),
+        given_name: form.get("given_name"),
+        date_of_birth: form.get("date_of_birth"),
+        sex: form.get("sex"),
+        language: form.get("language"),
+    };
+    Patient::parse(&input, today)
+}
+
+/// The order an order form carries.
+pub(crate) fn read_order(form: &FormValues) -> Result<Order, FieldError> {
+    Order::parse(&OrderInput {
+        indication: form.get("indication"),
+        lineages: form.all("lineages"),
+        indication_text: form.get("indication_text"),
+        sampling: form.get("sampling"),
+        urgency: form.get("urgency"),
+        clinical_details: form.get("clinical_details"),
+    })
 }

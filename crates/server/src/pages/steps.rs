@@ -169,13 +169,16 @@ fn safety_page(
 }
 
 /// The facts, renal function and overrides a safety form carries.
-struct SafetySubmission {
+pub(crate) struct SafetySubmission {
     facts: SafetyFacts,
     creatinine_clearance: Option<u32>,
     overrides: Vec<Override>,
 }
 
-fn parse_safety(form: &FormValues, now: Timestamp) -> Result<SafetySubmission, FieldError> {
+pub(crate) fn read_safety(
+    form: &FormValues,
+    now: Timestamp,
+) -> Result<SafetySubmission, FieldError> {
     let (names, classes, doses, times) = (
         form.all("med_name"),
         form.all("med_class"),
@@ -302,7 +305,7 @@ pub async fn safety_form(
         }
     }
     let now = state.clock.now();
-    let (findings, blocked) = match parse_safety(&values, now) {
+    let (findings, blocked) = match read_safety(&values, now) {
         Ok(submission) if record.safety.is_some() => {
             let policy = crate::settings::site_policy(&state).await?;
             findings_of(&record, &submission, &policy, now)
@@ -323,7 +326,7 @@ pub async fn safety_findings(
     let (record, _) =
         case_for(&state, &staff, &id, Action::RecordSafetyCheck, Step::SafetyCheck).await?;
     let now = state.clock.now();
-    let body = match parse_safety(&form, now) {
+    let body = match read_safety(&form, now) {
         Ok(submission) => {
             let policy = crate::settings::site_policy(&state).await?;
             let (findings, blocked) = findings_of(&record, &submission, &policy, now);
@@ -342,7 +345,7 @@ pub async fn safety_save(
     let (record, header) =
         case_for(&state, &staff, &id, Action::RecordSafetyCheck, Step::SafetyCheck).await?;
     let now = state.clock.now();
-    let submission = match parse_safety(&form, now) {
+    let submission = match read_safety(&form, now) {
         Ok(s) => s,
         Err(e) => {
             let page = safety_page(
@@ -425,31 +428,7 @@ pub async fn procedure_save(
 ) -> Result<Response, PageError> {
     let (record, header) =
         case_for(&state, &staff, &id, Action::RecordProcedure, Step::Procedure).await?;
-    let tubes = form.all("specimen_tube");
-    let destinations = form.all("specimen_destination");
-    let input = ProcedureInput {
-        operator: form.get("operator"),
-        performed_at: form.get("performed_at"),
-        site: form.get("site"),
-        side: form.get("side"),
-        position: form.get("position"),
-        local_anaesthetic: form.get("local_anaesthetic"),
-        sedation: form.get("sedation"),
-        specimens: (0..tubes.len().max(destinations.len()))
-            .map(|i| {
-                (tubes.get(i).copied().unwrap_or(""), destinations.get(i).copied().unwrap_or(""))
-            })
-            .collect(),
-        complications: form.get("complications"),
-        specimen_volumes: form.all("specimen_volume"),
-        time_out: form.checked("time_out"),
-        needle: form.get("needle"),
-        passes: form.get("passes"),
-        dry_tap: form.checked("dry_tap"),
-        trephine_length_mm: form.get("trephine_length_mm"),
-        haemostasis: form.get("haemostasis"),
-    };
-    let note = match ProcedureNote::parse(&input, record.order.value.sampling, state.clock.now()) {
+    let note = match read_procedure(&form, record.order.value.sampling, state.clock.now()) {
         Ok(n) => n,
         Err(e) => {
             return refused(
@@ -508,11 +487,7 @@ pub async fn differential_save(
 ) -> Result<Response, PageError> {
     let (record, header) =
         case_for(&state, &staff, &id, Action::RecordDifferential, Step::Differential).await?;
-    let entries = form
-        .0
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix("count.").map(|class| (class, v.as_str())));
-    let differential = match Differential::parse(entries) {
+    let differential = match read_differential(&form) {
         Ok(d) => d,
         Err(e) => {
             return refused(
@@ -591,7 +566,7 @@ fn content_values(content: &ReportContent) -> FormValues {
     values
 }
 
-fn content_from(form: &FormValues) -> Result<ReportContent, FieldError> {
+pub(crate) fn read_report(form: &FormValues) -> Result<ReportContent, FieldError> {
     ReportContent::parse(&ReportInput {
         adequacy: form.get("adequacy"),
         cellularity: form.get("cellularity"),
@@ -618,7 +593,7 @@ pub async fn report_flags(
     use axum::response::IntoResponse;
     staff.require(Action::DraftReport)?;
     let case = CaseId(path_id(&id, "case")?);
-    let body = match content_from(&form) {
+    let body = match read_report(&form) {
         Ok(content) => {
             let flags = state.store.report_flags(case, Some(&content)).await?;
             let list: Vec<_> = flags
@@ -650,7 +625,7 @@ pub async fn draft_form(
         },
     };
     values.set("revision", record.draft.as_ref().map_or(0, |d| d.revision).to_string());
-    let flags = state.store.report_flags(record.id, content_from(&values).ok().as_ref()).await?;
+    let flags = state.store.report_flags(record.id, read_report(&values).ok().as_ref()).await?;
     page(&report_page(&staff, header, FormState::new(values), false, &flags))
 }
 
@@ -671,7 +646,7 @@ pub async fn draft_save(
             );
         }
     };
-    let content = match content_from(&form) {
+    let content = match read_report(&form) {
         Ok(c) => c,
         Err(e) => {
             return refused(
@@ -794,7 +769,7 @@ pub async fn amend_save(
 ) -> Result<Response, PageError> {
     let (record, header) =
         case_for(&state, &staff, &id, Action::AmendReport, Step::AmendReport).await?;
-    let parsed = amendment_reason(form.get("reason")).and_then(|_| content_from(&form));
+    let parsed = read_amendment(&form);
     let content = match parsed {
         Ok(c) => c,
         Err(e) => {
@@ -861,4 +836,52 @@ fn draft_from_aspirate(a: &marrow_domain::aspirate::Aspirate) -> FormValues {
     }
     values.set("morphology", lines.join("\n"));
     values
+}
+
+/// The procedure note a procedure form carries, for an order of `sampling`.
+pub(crate) fn read_procedure(
+    form: &FormValues,
+    sampling: marrow_domain::order::Sampling,
+    now: Timestamp,
+) -> Result<ProcedureNote, FieldError> {
+    let tubes = form.all("specimen_tube");
+    let destinations = form.all("specimen_destination");
+    let input = ProcedureInput {
+        operator: form.get("operator"),
+        performed_at: form.get("performed_at"),
+        site: form.get("site"),
+        side: form.get("side"),
+        position: form.get("position"),
+        local_anaesthetic: form.get("local_anaesthetic"),
+        sedation: form.get("sedation"),
+        specimens: (0..tubes.len().max(destinations.len()))
+            .map(|i| {
+                (tubes.get(i).copied().unwrap_or(""), destinations.get(i).copied().unwrap_or(""))
+            })
+            .collect(),
+        complications: form.get("complications"),
+        specimen_volumes: form.all("specimen_volume"),
+        time_out: form.checked("time_out"),
+        needle: form.get("needle"),
+        passes: form.get("passes"),
+        dry_tap: form.checked("dry_tap"),
+        trephine_length_mm: form.get("trephine_length_mm"),
+        haemostasis: form.get("haemostasis"),
+    };
+    ProcedureNote::parse(&input, sampling, now)
+}
+
+/// The differential a count form carries (one `count.CLASS` field per class).
+pub(crate) fn read_differential(form: &FormValues) -> Result<Differential, FieldError> {
+    Differential::parse(
+        form.0
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix("count.").map(|class| (class, v.as_str()))),
+    )
+}
+
+/// The amended content an amendment form carries, once its reason is acceptable.
+pub(crate) fn read_amendment(form: &FormValues) -> Result<ReportContent, FieldError> {
+    amendment_reason(form.get("reason"))?;
+    read_report(form)
 }

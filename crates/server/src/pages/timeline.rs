@@ -237,8 +237,7 @@ pub async fn add_milestone(
     staff.require(Action::RecordMilestone)?;
     let patient = PatientId(path_id(&id, "patient")?);
     let now = state.clock.now();
-    let parsed =
-        Milestone::parse(form.get("on"), form.get("kind"), form.get("description"), Date::of(now));
+    let parsed = read_milestone(&form, Date::of(now));
     match parsed {
         Ok(m) => {
             state.store.add_milestone(patient, &m, Stamp { by: staff.user.id, at: now }).await?;
@@ -323,15 +322,8 @@ pub async fn count_save(
     staff.require(Action::RecordBloodCount)?;
     let patient = state.store.patient(PatientId(path_id(&id, "patient")?)).await?;
     let now = state.clock.now();
-    let unit_keys: Vec<(String, String)> =
-        Analyte::ALL.iter().map(|a| (a.code().to_owned(), format!("{}_unit", a.code()))).collect();
-    let unit_of =
-        |code: &str| unit_keys.iter().find(|(c, _)| c == code).map_or("", |(_, key)| form.get(key));
-    let raw = raw_results(|code| form.get(code), unit_of);
-    let parsed = Timestamp::parse("taken_at", form.get("taken_at"))
-        .and_then(|taken_at| BloodCount::parse(taken_at, &raw, now));
-    match parsed {
-        Ok(count) => {
+    match read_blood_count(&form, now) {
+        Ok((count, raw)) => {
             let new = [NewBloodCount { patient: patient.id, count: &count, raw: &raw }];
             state
                 .store
@@ -450,4 +442,28 @@ pub async fn review_held(
     let id = path_id(&id, "held message")?;
     state.store.review_held_message(id, Stamp { by: staff.user.id, at: state.clock.now() }).await?;
     Ok(see_other("/interfaces/held"))
+}
+
+/// The milestone a milestone form carries.
+pub(crate) fn read_milestone(
+    form: &FormValues,
+    today: Date,
+) -> Result<Milestone, marrow_domain::FieldError> {
+    Milestone::parse(form.get("on"), form.get("kind"), form.get("description"), today)
+}
+
+/// The blood count a count form carries (one field per analyte, `ANALYTE_unit` beside it),
+/// with the values as entered.
+pub(crate) fn read_blood_count(
+    form: &FormValues,
+    now: Timestamp,
+) -> Result<(BloodCount, Vec<RawResult<'_>>), marrow_domain::FieldError> {
+    let unit_keys: Vec<(String, String)> =
+        Analyte::ALL.iter().map(|a| (a.code().to_owned(), format!("{}_unit", a.code()))).collect();
+    let unit_of =
+        |code: &str| unit_keys.iter().find(|(c, _)| c == code).map_or("", |(_, key)| form.get(key));
+    let raw = raw_results(|code| form.get(code), unit_of);
+    let taken_at = Timestamp::parse("taken_at", form.get("taken_at"))?;
+    let count = BloodCount::parse(taken_at, &raw, now)?;
+    Ok((count, raw))
 }

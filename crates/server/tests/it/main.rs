@@ -12,6 +12,7 @@ mod counter;
 mod disk_full;
 mod exports;
 mod faults;
+mod fuzz_inputs;
 mod gallery;
 mod hl7;
 mod lab;

@@ -2,6 +2,7 @@
 
 mod decode;
 mod detect;
+mod fuzz_inputs;
 mod infer;
 mod model;
 mod train;
