@@ -203,6 +203,15 @@ mod tests {
             Err("counts.blasts".to_owned())
         );
         assert_eq!(api(API_BODIES, patient), Ok(()), "the selector wraps around");
+        // Members with blank names are blamed on what holds them (found by fuzzing).
+        assert_eq!(api(0, r#"{"":1}"#).map_err(|e| e.field), Err("body".to_owned()));
+        assert_eq!(api(11, r#"{" ":1}"#).map_err(|e| e.field), Err("body".to_owned()));
+        let nested = r#"{"medications":[{" ":1}],"platelets":100,"inr":1.0,"bloods_taken_at":"2026-11-24T07:00:00Z"}"#;
+        let field = api(2, nested).map_err(|e| e.field);
+        assert!(
+            field.as_ref().is_err_and(|f| f.starts_with("medications") || f == "body"),
+            "{field:?}"
+        );
     }
 
     #[test]

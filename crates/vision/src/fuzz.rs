@@ -9,7 +9,7 @@ use crate::decode::{Limits, decode};
 
 /// Limits small enough that a fuzzer runs many inputs a second; the real ones are
 /// [`Limits::default`], tested on their own.
-pub const FUZZ_LIMITS: Limits = Limits { max_bytes: 1 << 20, max_pixels: 256 * 256 };
+pub const FUZZ_LIMITS: Limits = Limits { max_bytes: 1 << 20, max_pixels: 160 * 160 };
 
 /// One uploaded file. The first byte picks the microscope scale (including ones out of range,
 /// which must be refused) and whether the file is a field or a single cell. Returns how many
@@ -26,8 +26,10 @@ pub fn upload(data: &[u8]) -> Option<usize> {
     let (width, height) = image.dimensions();
     assert!(u64::from(width) * u64::from(height) <= FUZZ_LIMITS.max_pixels, "over the limit");
     let kind = if setting & 1 == 0 { ImageKind::Field } else { ImageKind::Cell };
-    // 0.00 to 2.54 µm per pixel in steps of 0.02: below 0.01 is refused.
-    let um_per_px = f32::from(setting >> 1) * 0.02;
+    // 0.1 to 2.64 µm per pixel in steps of 0.02 (above 2 is refused). Finer scales are real
+    // but cut each cell from thousands of pixels, which would spend the fuzzer's time resizing;
+    // the tests cover them.
+    let um_per_px = 0.1 + f32::from(setting >> 1) * 0.02;
     let cells = find_cells(image, kind, um_per_px).ok()?;
     for found in &cells {
         let c = &found.cell;
@@ -59,11 +61,25 @@ mod tests {
         assert_eq!(upload(&[&[1u8][..], &cell].concat()), Some(1));
         // A 1x1 field at 0.1 µm per pixel: searched, nothing found, no panic.
         let dot = png(&image::RgbImage::new(1, 1));
-        assert_eq!(upload(&[&[10u8][..], &dot].concat()), Some(0));
-        // Scale 0 is not a microscope scale.
-        assert_eq!(upload(&[&[0u8][..], &dot].concat()), None);
+        assert_eq!(upload(&[&[0u8][..], &dot].concat()), Some(0));
+        // 2.1 µm per pixel is not a microscope scale.
+        assert_eq!(upload(&[&[200u8][..], &dot].concat()), None);
         assert_eq!(upload(b"\x00GIF89a"), None);
-        let big = png(&image::RgbImage::new(300, 300));
+        let big = png(&image::RgbImage::new(200, 200));
         assert_eq!(upload(&[&[1u8][..], &big].concat()), None, "over the fuzz pixel limit");
+    }
+
+    /// The scales the fuzzer leaves out (finer than 0.1 µm per pixel) still cut whole patches.
+    #[test]
+    fn the_finest_scale_still_cuts_whole_patches() {
+        let field = image::RgbImage::from_fn(120, 120, |x, y| {
+            let d = (i64::from(x) - 60).pow(2) + (i64::from(y) - 60).pow(2);
+            if d < 400 { image::Rgb([90, 40, 140]) } else { image::Rgb([235, 215, 225]) }
+        });
+        let finest = *crate::cells::SCALE_RANGE.start();
+        let cells = find_cells(field, ImageKind::Field, finest).expect("the finest scale is valid");
+        for found in &cells {
+            assert_eq!(found.patch.dimensions(), (PATCH_SIDE, PATCH_SIDE));
+        }
     }
 }

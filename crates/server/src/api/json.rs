@@ -66,14 +66,25 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         let field = if path == "." || path.is_empty() {
             // Unknown or missing members are reported against the object: take the name
             // serde quotes in backticks.
-            message.split('`').nth(1).map_or_else(|| "body".to_owned(), str::to_owned)
+            message.split('`').nth(1).unwrap_or_default().to_owned()
         } else {
             path
         };
-        AppError::Input(FieldError::new(field, message))
+        AppError::Input(FieldError::new(blamed(field), message))
     })?;
     de.end().map_err(|e| AppError::Input(FieldError::new("body", e.to_string())))?;
     Ok(value)
+}
+
+/// The field to name for a refused body. A member with a blank name ("" or " ") would name a
+/// blank field, which tells the user nothing (found by the api_json fuzz target): the member
+/// that holds it is named instead, or the body.
+fn blamed(field: String) -> String {
+    let field = match field.rsplit_once('.') {
+        Some((holder, last)) if last.trim().is_empty() => holder.to_owned(),
+        _ => field,
+    };
+    if field.trim().is_empty() { "body".to_owned() } else { field }
 }
 
 /// A query string whose parse errors are a 422 naming the parameter, in the API's JSON error
@@ -97,7 +108,9 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for
                 let named = message.split_once(": ").map(|(head, _)| head).filter(|head| {
                     !head.is_empty() && head.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
                 });
-                let field = message.split('`').nth(1).or(named).unwrap_or("query");
+                // As for bodies, a blank parameter name is blamed on the query as a whole.
+                let quoted = message.split('`').nth(1).filter(|name| !name.trim().is_empty());
+                let field = quoted.or(named).unwrap_or("query");
                 AppError::Input(FieldError::new(field, message))
             })?;
         Ok(QueryParams(value))
