@@ -11,6 +11,24 @@ use crate::hl7::{
     AckCode, MllpDecoder, ack_code, ack_for, ack_with_error, blood_count_from_oru, split_batch,
 };
 
+/// The committed inputs of one fuzz target, `fuzz/KIND/TARGET/*` in the repository (`kind` is
+/// `seeds` or `regressions`), sorted by name, each with its path for messages. None when the
+/// folder is absent. The crates' `fuzz_inputs` tests replay them through their entry points.
+pub fn committed_inputs(kind: &str, target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz").join(kind).join(target);
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+    let mut files: Vec<_> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let path = e.path();
+            std::fs::read(&path).ok().map(|bytes| (path.display().to_string(), bytes))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 /// The fixed "now" results are judged against (a count taken later is refused).
 fn now() -> Timestamp {
     // 2026-11-24T12:00:00Z

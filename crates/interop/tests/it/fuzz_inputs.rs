@@ -2,21 +2,10 @@
 //! the fuzzers call: each seed is still accepted whole, and each input a fuzzer once crashed on
 //! (`fuzz/regressions/`) now runs to an answer.
 
-use std::path::PathBuf;
-
 use marrow_interop::fuzz::{csv_import, hl7_intake};
 
 fn inputs(kind: &str, target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz").join(kind).join(target);
-    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
-    let mut files: Vec<_> = entries
-        .map(|e| {
-            let path = e.expect("a readable directory entry").path();
-            (path.display().to_string(), std::fs::read(&path).expect("a readable input"))
-        })
-        .collect();
-    files.sort();
-    files
+    marrow_interop::fuzz::committed_inputs(kind, target)
 }
 
 #[test]

@@ -3,22 +3,10 @@
 //! what clients really send), and every input a fuzzer once crashed on (`fuzz/regressions/`)
 //! now runs to a named answer.
 
-use std::path::PathBuf;
-
 use marrow_server::fuzz::{api_body, form_body};
 
 fn inputs(kind: &str, target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz").join(kind).join(target);
-    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
-    let mut files: Vec<_> = entries
-        .map(|e| {
-            let path = e.expect("a readable directory entry").path();
-            let bytes = std::fs::read(&path).expect("a readable input");
-            (path.display().to_string(), bytes)
-        })
-        .collect();
-    files.sort();
-    files
+    marrow_interop::fuzz::committed_inputs(kind, target)
 }
 
 #[test]

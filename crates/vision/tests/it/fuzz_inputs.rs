@@ -2,21 +2,10 @@
 //! fuzzer calls: each seed (PNG, JPEG, TIFF; a cell and fields) still decodes and is searched,
 //! and each input a fuzzer once crashed on (`fuzz/regressions/image`) now runs to an answer.
 
-use std::path::PathBuf;
-
 use marrow_vision::fuzz::upload;
 
 fn inputs(kind: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz").join(kind).join("image");
-    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
-    let mut files: Vec<_> = entries
-        .map(|e| {
-            let path = e.expect("a readable directory entry").path();
-            (path.display().to_string(), std::fs::read(&path).expect("a readable input"))
-        })
-        .collect();
-    files.sort();
-    files
+    marrow_interop::fuzz::committed_inputs(kind, "image")
 }
 
 #[test]
