@@ -2,7 +2,8 @@
 """Writes the fuzz targets' seed inputs into seeds/TARGET/ (committed; rerun after changing a
 form or body). Each seed is a valid input, so the fuzzer starts from what real clients send and
 mutates its way into the domain's rules. The server's and interop's tests check that every seed
-is still accepted. Synthetic data only."""
+is still accepted. Synthetic data only. The JPEG and TIFF image seeds need Pillow (PyPI); without
+it only the PNG seeds are written."""
 import io, json, os, struct, zlib
 from urllib.parse import urlencode
 
