@@ -48,6 +48,13 @@ fn checked<T>(result: Result<T, FieldError>) -> Result<T, FieldError> {
     result.inspect_err(named)
 }
 
+/// Reads one input every way it can be read (each sampling, each language), all of them, so
+/// every reading is checked; the first refusal is the answer.
+fn all_read<T>(readings: impl Iterator<Item = Result<T, FieldError>>) -> Result<(), FieldError> {
+    let refusals: Vec<FieldError> = readings.filter_map(Result::err).collect();
+    refusals.into_iter().next().map_or(Ok(()), Err)
+}
+
 /// Runs an extractor's future to the end. A body held in memory never waits, so a future that
 /// is still pending after one poll is a bug, reported as one.
 fn complete<F: std::future::Future>(future: F) -> F::Output {
@@ -97,8 +104,7 @@ pub fn api_body(data: &[u8]) -> Result<(), FieldError> {
         3 => {
             let b = json::<ProcedureBody>(body)?;
             // The note's rules depend on what was ordered: try each.
-            let notes: Vec<_> = Sampling::ALL.iter().map(|s| checked(b.note(*s, now))).collect();
-            notes.into_iter().find_map(Result::err).map_or(Ok(()), Err)
+            all_read(Sampling::ALL.iter().map(|s| checked(b.note(*s, now))))
         }
         4 => checked(json::<DifferentialBody>(body)?.differential()).map(drop),
         5 => checked(json::<AspirateBody>(body)?.aspirate()).map(drop),
@@ -148,11 +154,7 @@ pub fn form_body(data: &[u8]) -> Result<(), FieldError> {
         1 => checked(readers::read_order(&form)).map(drop),
         2 => checked(readers::read_safety(&form, now)).map(drop),
         3 => {
-            let notes: Vec<_> = Sampling::ALL
-                .iter()
-                .map(|s| checked(readers::read_procedure(&form, *s, now)))
-                .collect();
-            notes.into_iter().find_map(Result::err).map_or(Ok(()), Err)
+            all_read(Sampling::ALL.iter().map(|s| checked(readers::read_procedure(&form, *s, now))))
         }
         4 => checked(readers::read_differential(&form)).map(drop),
         5 => checked(readers::read_aspirate(&form)).map(drop),
@@ -168,11 +170,10 @@ pub fn form_body(data: &[u8]) -> Result<(), FieldError> {
         15 => checked(readers::read_specimen(&form)).map(drop),
         _ => {
             let input = readers::check_in_input(&form);
-            let answers: Vec<_> = Language::ALL
-                .iter()
-                .map(|l| checked(marrow_domain::followup::CheckIn::parse_in(&input, *l)))
-                .collect();
-            answers.into_iter().find_map(Result::err).map_or(Ok(()), Err)
+            let answers = Language::ALL.iter();
+            all_read(
+                answers.map(|l| checked(marrow_domain::followup::CheckIn::parse_in(&input, *l))),
+            )
         }
     }
 }
