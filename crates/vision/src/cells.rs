@@ -54,12 +54,30 @@ pub struct FoundCell {
 /// The range of microscope scales accepted, in µm per pixel.
 pub const SCALE_RANGE: std::ops::RangeInclusive<f32> = 0.01..=2.0;
 
+/// At most this many cells are cut from one image. Each patch takes 187 KB (250 × 250 RGB), so
+/// 1,000 cells hold about as much memory as the largest decoded image ([`crate::decode::Limits`]):
+/// a bounded cost per upload. Twice a whole 500-cell differential is far more than a real field
+/// shows at a right scale, so an image over it is refused (usually the scale is wrong, which
+/// makes debris and texture look like nuclei) rather than silently cut short.
+pub const MAX_CELLS_PER_IMAGE: usize = 1000;
+
 /// The cells of `image`. A field is searched with the detector at `um_per_px`; a cell image is
-/// one cell.
+/// one cell. A field with more than [`MAX_CELLS_PER_IMAGE`] cells is refused.
 pub fn find_cells(
     image: RgbImage,
     kind: ImageKind,
     um_per_px: f32,
+) -> Result<Vec<FoundCell>, VisionError> {
+    find_at_most(image, kind, um_per_px, MAX_CELLS_PER_IMAGE)
+}
+
+/// [`find_cells`] with another cap on the cells cut out: the fuzz target's is small, since cutting
+/// a patch costs more than the rest of the search.
+pub(crate) fn find_at_most(
+    image: RgbImage,
+    kind: ImageKind,
+    um_per_px: f32,
+    max_cells: usize,
 ) -> Result<Vec<FoundCell>, VisionError> {
     match kind {
         ImageKind::Cell => {
@@ -70,14 +88,16 @@ pub fn find_cells(
             }])
         }
         ImageKind::Field => {
-            if !SCALE_RANGE.contains(&um_per_px) {
+            let boxes = detect_field(&image, um_per_px)?;
+            if boxes.len() > max_cells {
                 return Err(VisionError::Input(format!(
-                    "{um_per_px} µm per pixel is not a microscope scale (0.01 to 2)"
+                    "{} cells were found in one image, more than the {max_cells} allowed: check \
+                     the scale ({um_per_px} µm per pixel), or upload smaller fields",
+                    boxes.len()
                 )));
             }
-            let params = DetectParams { um_per_px, ..DetectParams::default() };
             let square = (PATCH_UM / um_per_px).round().max(1.0) as u32;
-            Ok(detect::detect(&image, &params)
+            Ok(boxes
                 .into_iter()
                 .map(|cell| {
                     let centre = (
@@ -92,4 +112,15 @@ pub fn find_cells(
                 .collect())
         }
     }
+}
+
+/// The detector's boxes for a field at `um_per_px`, which must be a microscope scale.
+pub(crate) fn detect_field(image: &RgbImage, um_per_px: f32) -> Result<Vec<CellBox>, VisionError> {
+    if !SCALE_RANGE.contains(&um_per_px) {
+        return Err(VisionError::Input(format!(
+            "{um_per_px} µm per pixel is not a microscope scale (0.01 to 2)"
+        )));
+    }
+    let params = DetectParams { um_per_px, ..DetectParams::default() };
+    Ok(detect::detect(image, &params))
 }

@@ -101,3 +101,29 @@ fn matching_is_one_to_one() {
     // Each of two cells gets its own detection.
     assert_eq!(voc::matched(&[cell(0), cell(200)], &[cell(195), cell(3)]), 2);
 }
+
+/// A field with more cells than [`MAX_CELLS_PER_IMAGE`] (what a wrong scale makes of debris) is
+/// refused with the count and a pointer to the scale, before any patch is cut; a smaller one of
+/// the same pattern is cut whole (the exact boundary is a unit test of the fuzz module's cap).
+#[test]
+fn a_field_with_more_cells_than_the_cap_is_refused_naming_the_scale() {
+    use marrow_vision::cells::{ImageKind, MAX_CELLS_PER_IMAGE, find_cells};
+    // Dark round nuclei, 8 µm across at 0.5 µm per pixel, 20 µm apart, on a pale background.
+    let field = |per_side: u32| {
+        image::RgbImage::from_fn(per_side * 40, per_side * 40, |x, y| {
+            let (dx, dy) = (i64::from(x % 40) - 20, i64::from(y % 40) - 20);
+            if dx * dx + dy * dy < 64 {
+                image::Rgb([90, 40, 140])
+            } else {
+                image::Rgb([235, 215, 225])
+            }
+        })
+    };
+    let over = 32; // 1,024 nuclei
+    assert!((over * over) as usize > MAX_CELLS_PER_IMAGE);
+    let refused = find_cells(field(over), ImageKind::Field, 0.5).unwrap_err().to_string();
+    assert!(refused.contains("1024 cells"), "{refused}");
+    assert!(refused.contains("0.5 µm per pixel"), "{refused}");
+    let found = find_cells(field(4), ImageKind::Field, 0.5).expect("under the cap");
+    assert_eq!(found.len(), 16);
+}
