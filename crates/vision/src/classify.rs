@@ -191,6 +191,14 @@ pub struct TrainingRecord {
     pub model_version: String,
     /// The classes, in output order (Matek codes).
     pub classes: Vec<String>,
+    /// The side of the network's input it was trained on ([`INPUT_SIDE`]). Files written before
+    /// this was recorded were all 64.
+    #[serde(default = "first_input_side")]
+    pub input_side: u32,
+    /// The central part of each patch it was trained on ([`CENTRE_FRACTION`]). Files written
+    /// before this was recorded were all 0.8.
+    #[serde(default = "first_centre_fraction")]
+    pub centre_fraction: f32,
     /// Where the training images came from, with citations.
     pub data: Vec<String>,
     /// Images per class used (training + validation).
@@ -208,6 +216,14 @@ pub struct TrainingRecord {
     pub training_seconds: f64,
     /// Metrics on the validation part.
     pub validation: crate::metrics::Metrics,
+}
+
+fn first_input_side() -> u32 {
+    64
+}
+
+fn first_centre_fraction() -> f32 {
+    0.8
 }
 
 /// A trained classifier, ready to propose classes.
@@ -266,6 +282,17 @@ impl Classifier {
             return Err(VisionError::Model(format!(
                 "architecture {:?} is not {ARCHITECTURE:?}",
                 record.architecture
+            )));
+        }
+        // The weights fit any input side (the network pools globally), so a model trained on
+        // other inputs would load and quietly misjudge every cell: refuse it instead.
+        if record.input_side != INPUT_SIDE || record.centre_fraction != CENTRE_FRACTION {
+            return Err(VisionError::Model(format!(
+                "the model was trained on {}-pixel inputs from the central {:.0} % of each patch; \
+                 this Marrow prepares {INPUT_SIDE}-pixel inputs from the central {:.0} %",
+                record.input_side,
+                record.centre_fraction * 100.0,
+                CENTRE_FRACTION * 100.0
             )));
         }
         let expected: Vec<&str> = ModelClass::ALL.iter().map(|c| c.code()).collect();

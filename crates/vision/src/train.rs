@@ -353,6 +353,8 @@ pub fn train(
         architecture: ARCHITECTURE.to_owned(),
         model_version: options.model_version.clone(),
         classes: ModelClass::ALL.iter().map(|c| c.code().to_owned()).collect(),
+        input_side: INPUT_SIDE,
+        centre_fraction: crate::classify::CENTRE_FRACTION,
         data,
         images_per_class,
         seed: options.seed,

@@ -57,3 +57,40 @@ fn a_model_file_of_another_architecture_is_refused() {
     assert!(refused.to_string().contains("architecture"), "{refused}");
     assert!(Classifier::from_bytes(b"not a model").is_err());
 }
+
+/// The shipped file with its training record changed by `edit`, the weights as they are.
+fn with_record(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let bytes = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/marrow-cells-v2.model"),
+    )
+    .expect("the shipped file");
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes).expect("a header");
+    let mut info = metadata.metadata().clone().expect("metadata");
+    let raw = info.get("marrow.training_record").expect("a training record");
+    let mut record: serde_json::Value = serde_json::from_str(raw).expect("json");
+    edit(&mut record);
+    info.insert("marrow.training_record".to_owned(), record.to_string());
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).expect("tensors");
+    safetensors::serialize(tensors.tensors(), Some(info)).expect("serialise")
+}
+
+/// The weights fit any input size, so a model trained on other inputs would load and misjudge
+/// every cell; it is refused naming what differs. A record from before these were written (the
+/// shipped v2) is read as the 64-pixel, 80 % inputs it was trained on.
+#[test]
+fn a_model_trained_on_other_inputs_is_refused() {
+    let as_shipped = with_record(|_| {});
+    let model = Classifier::from_bytes(&as_shipped).expect("the shipped record loads");
+    assert_eq!((model.record.input_side, model.record.centre_fraction), (64, 0.8));
+    let stated = with_record(|r| {
+        r["input_side"] = 64.into();
+        r["centre_fraction"] = 0.8.into();
+    });
+    Classifier::from_bytes(&stated).expect("the same inputs, stated");
+    let bigger = with_record(|r| r["input_side"] = 96.into());
+    let refused = Classifier::from_bytes(&bigger).expect_err("96-pixel inputs").to_string();
+    assert!(refused.contains("96-pixel") && refused.contains("64-pixel"), "{refused}");
+    let tighter = with_record(|r| r["centre_fraction"] = 0.7.into());
+    let refused = Classifier::from_bytes(&tighter).expect_err("a 70 % crop").to_string();
+    assert!(refused.contains("central 70 %"), "{refused}");
+}

@@ -33,6 +33,11 @@ fn a_short_training_run_writes_a_model_that_records_how_it_was_made() {
     let loaded = Classifier::load(&out).expect("the written model loads");
     assert_eq!(loaded.record, record, "the record travels inside the file");
     assert_eq!(loaded.record.classes, ModelClass::ALL.map(|c| c.code().to_owned()));
+    assert_eq!(
+        (loaded.record.input_side, loaded.record.centre_fraction),
+        (marrow_vision::classify::INPUT_SIDE, marrow_vision::classify::CENTRE_FRACTION),
+        "the inputs it was trained on are recorded"
+    );
 
     // The same seed gives the same split and the same first weights: a second run agrees.
     let again = dir.path().join("again.model");
