@@ -72,6 +72,11 @@ enum Command {
         /// for review with an AE acknowledgement saying why.
         #[arg(long, env = "MARROW_HL7_LISTEN")]
         hl7_listen: Option<String>,
+        /// The identifier system of the site's MRNs in FHIR exports: the URI the site's EHR
+        /// uses for them (an http(s) URL, urn:oid:… or urn:uuid:…), so a receiver can match
+        /// patients. Without it the exports use a placeholder that matches no register.
+        #[arg(long, env = "MARROW_MRN_SYSTEM", value_name = "URI", value_parser = mrn_system)]
+        mrn_system: Option<String>,
     },
     /// Import blood counts from a file.
     #[command(subcommand)]
@@ -232,7 +237,15 @@ enum ExportCommand {
         /// This version instead of the latest.
         #[arg(long)]
         version: Option<i64>,
+        /// The identifier system of the site's MRNs, as for `marrow serve`.
+        #[arg(long, env = "MARROW_MRN_SYSTEM", value_name = "URI", value_parser = mrn_system)]
+        mrn_system: Option<String>,
     },
+}
+
+/// Reads `--mrn-system`; clap names the option in its error.
+fn mrn_system(raw: &str) -> Result<String, String> {
+    marrow_interop::fhir::identifier_system(raw)
 }
 
 #[derive(Debug, Subcommand)]
@@ -300,6 +313,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             hl7_facility,
             model,
             hl7_listen,
+            mrn_system,
         } => {
             let hl7 = hl7_destination.map(|d| marrow_server::hl7::Hl7Config {
                 sending_facility: hl7_facility,
@@ -310,7 +324,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 marrow_vision::classify::Classifier::load(path)
                     .with_context(|| format!("--model {}", path.display()))?;
             }
-            let config = Config { secure_cookies, hl7, model, ..Config::default() };
+            let defaults = Config::default();
+            let mrn_system = mrn_system.unwrap_or(defaults.mrn_system.clone());
+            let config = Config { secure_cookies, hl7, model, mrn_system, ..defaults };
             serve(&cli.db, &listen, demo, config, hl7_listen.as_deref()).await
         }
         Command::Import(command) => import(&cli.db, command).await,
@@ -704,7 +720,7 @@ async fn export(db: &DatabaseArg, command: ExportCommand) -> anyhow::Result<()> 
             let summary = export_cells(&store, &folder).await?;
             writeln!(out, "{summary}")?;
         }
-        ExportCommand::Fhir { case, version } => {
+        ExportCommand::Fhir { case, version, mrn_system } => {
             let record = store.case(marrow_domain::ids::CaseId(case)).await?;
             let count = marrow_server::blood_count_before(&store, &record).await?;
             let bundle = marrow_server::fhir_bundle(
@@ -712,6 +728,7 @@ async fn export(db: &DatabaseArg, command: ExportCommand) -> anyhow::Result<()> 
                 version,
                 marrow_server::FhirLayout::Pretty,
                 count,
+                mrn_system.as_deref().unwrap_or(marrow_interop::fhir::MRN_SYSTEM),
             )?;
             writeln!(out, "{bundle}")?;
         }

@@ -88,9 +88,47 @@ pub const BASE_URL: &str = "http://marrow.invalid/fhir";
 /// where LOINC has a confirmed code and alone where it has none (clinical reference §7.1).
 pub const RESULT_CODE_SYSTEM: &str = "http://marrow.invalid/fhir/CodeSystem/marrow-result";
 
-/// The identifier system of the site's medical record numbers. A deployment that sends to an
-/// EHR should use the EHR's own MRN system URI here.
+/// The identifier system of medical record numbers when the site has not named its own
+/// (`marrow serve --mrn-system`). It names no real register, so a receiving EHR cannot match
+/// patients on it: a site that sends FHIR sets the URI its EHR uses for its MRNs.
 pub const MRN_SYSTEM: &str = "http://marrow.invalid/fhir/sid/mrn";
+
+/// Checks an identifier system given by a site (e.g. `--mrn-system`): FHIR wants an absolute
+/// URI, in practice an `http(s)` URL or an OID (`urn:oid:2.16.840.1...`) or UUID URN (FHIR R4
+/// datatypes, Identifier.system and uri). Returns it trimmed, or says what is wrong.
+pub fn identifier_system(raw: &str) -> Result<String, String> {
+    let uri = raw.trim();
+    if uri.is_empty() {
+        return Err("give the URI of the register that issues the MRNs".into());
+    }
+    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) || uri.len() > 255 {
+        return Err(format!("{uri:?} is not a URI (no spaces; at most 255 characters)"));
+    }
+    let well_formed = if let Some(oid) = uri.strip_prefix("urn:oid:") {
+        let arcs: Vec<&str> = oid.split('.').collect();
+        arcs.len() >= 2
+            && arcs.iter().all(|a| {
+                !a.is_empty()
+                    && a.bytes().all(|b| b.is_ascii_digit())
+                    && (a.len() == 1 || !a.starts_with('0'))
+            })
+    } else if let Some(uuid) = uri.strip_prefix("urn:uuid:") {
+        uuid.len() == 36
+            && uuid.char_indices().all(|(i, c)| {
+                if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() }
+            })
+    } else if let Some(rest) = uri.strip_prefix("https://").or_else(|| uri.strip_prefix("http://"))
+    {
+        rest.split('/').next().is_some_and(|host| !host.is_empty())
+    } else {
+        false
+    };
+    if well_formed {
+        Ok(uri.to_owned())
+    } else {
+        Err(format!("{uri:?} is not an absolute URI: use an http(s) URL, urn:oid:… or urn:uuid:…"))
+    }
+}
 
 /// The identifier system of orders (the case number).
 pub const ORDER_SYSTEM: &str = "http://marrow.invalid/fhir/sid/order";
@@ -316,7 +354,7 @@ fn patient(w: &mut Json<'_>, c: &Ctx<'_, '_>) {
                 w.key("type").object(|w| {
                     w.key("coding").array(|w| coding(w, V2_0203, "MR", "Medical record number"));
                 });
-                w.key("system").str(MRN_SYSTEM);
+                w.key("system").str(c.r.mrn_system);
                 w.text("value", p.mrn.reveal());
             });
         });

@@ -231,6 +231,7 @@ impl SampleCase {
         SignedReport {
             case_id: CaseId(42),
             patient: &self.patient,
+            mrn_system: crate::fhir::MRN_SYSTEM,
             order: &self.order,
             ordered_by: "Dr Sample Clinician",
             ordered_at: self.ordered_at,

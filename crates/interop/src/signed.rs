@@ -32,6 +32,9 @@ pub struct SignedReport<'a> {
     pub case_id: CaseId,
     /// The patient.
     pub patient: &'a Patient,
+    /// The identifier system (a URI) of the register that issued the patient's MRN: the site's
+    /// EHR, so that a receiver matches the patient (FHIR `Patient.identifier.system`).
+    pub mrn_system: &'a str,
     /// The order (indication, sampling, clinical details with the blood count).
     pub order: &'a Order,
     /// The requesting clinician, as displayed.

@@ -58,12 +58,21 @@ pub struct Config {
     pub hl7: Option<hl7::Hl7Config>,
     /// The cell classifier's model file; `None` uses the model that ships with Marrow.
     pub model: Option<std::path::PathBuf>,
+    /// The identifier system of the site's MRNs in FHIR exports (checked with
+    /// [`marrow_interop::fhir::identifier_system`]); by default a placeholder.
+    pub mrn_system: String,
 }
 
 impl Default for Config {
     fn default() -> Self {
         // A working shift plus handover.
-        Self { secure_cookies: false, session_seconds: 12 * 3600, hl7: None, model: None }
+        Self {
+            secure_cookies: false,
+            session_seconds: 12 * 3600,
+            hl7: None,
+            model: None,
+            mrn_system: marrow_interop::fhir::MRN_SYSTEM.to_owned(),
+        }
     }
 }
 

@@ -18,6 +18,9 @@ pub struct ReportParts {
     /// The patient's latest blood count taken before the marrow, when the caller loaded it
     /// ([`blood_count_before`]); the FHIR bundle carries it as Observations.
     pub blood_count: Option<BloodCount>,
+    /// The identifier system of the patient's MRN ([`crate::Config::mrn_system`]); the
+    /// placeholder unless [`Self::with_mrn_system`] names the site's.
+    pub mrn_system: String,
 }
 
 /// The patient's latest blood count taken at or before the marrow (the procedure, or the order
@@ -45,7 +48,14 @@ impl ReportParts {
                 .collect(),
             reference: ReferenceTable::iowa_adult(),
             blood_count: None,
+            mrn_system: marrow_interop::fhir::MRN_SYSTEM.to_owned(),
         }
+    }
+
+    /// The same parts with the site's MRN identifier system.
+    pub fn with_mrn_system(mut self, system: &str) -> Self {
+        system.clone_into(&mut self.mrn_system);
+        self
     }
 
     /// The same parts with the blood count read beside the report.
@@ -59,6 +69,7 @@ impl ReportParts {
         SignedReport {
             case_id: record.id,
             patient: &record.patient.patient,
+            mrn_system: &self.mrn_system,
             order: &record.order.value,
             ordered_by: &record.order.by.display_name,
             ordered_at: record.order.at,
@@ -103,15 +114,17 @@ pub fn signed_or_refuse(
 
 /// The FHIR R4 Bundle of a signed version (the latest when `version` is `None`) as JSON text,
 /// with the A4 PDF as the DiagnosticReport's `presentedForm` and `blood_count` (see
-/// [`blood_count_before`]) as Observations: what the API serves and the CLI prints.
+/// [`blood_count_before`]) as Observations, the patient identified in `mrn_system`: what the
+/// API serves and the CLI prints.
 pub fn fhir_bundle(
     record: &CaseRecord,
     version: Option<i64>,
     layout: marrow_interop::fhir::Layout,
     blood_count: Option<BloodCount>,
+    mrn_system: &str,
 ) -> Result<String, AppError> {
     let found = signed_or_refuse(record, version)?;
-    let parts = ReportParts::of(record).with_blood_count(blood_count);
+    let parts = ReportParts::of(record).with_blood_count(blood_count).with_mrn_system(mrn_system);
     let report = parts.report(record, found);
     let pdf =
         marrow_interop::report_pdf::render(&report, marrow_interop::report_pdf::PaperSize::A4);

@@ -332,6 +332,25 @@ fn export_prints_each_signed_version_and_refuses_a_case_without_one() {
     let bundle: serde_json::Value =
         serde_json::from_str(&fhir.assert_success().stdout).expect("the bundle is JSON");
     assert_eq!(bundle["resourceType"], "Bundle");
+    let mrn_system_of = |bundle: &serde_json::Value| {
+        let entries = bundle["entry"].as_array().expect("entries");
+        let patient = entries
+            .iter()
+            .map(|e| &e["resource"])
+            .find(|r| r["resourceType"] == "Patient")
+            .expect("a Patient");
+        patient["identifier"][0]["system"].as_str().expect("a system").to_owned()
+    };
+    assert_eq!(mrn_system_of(&bundle), marrow_interop::fhir::MRN_SYSTEM, "the placeholder");
+    let oid = "urn:oid:2.16.840.1.113883.19.5";
+    let site = run(dir.path(), &["export", "fhir", "--case", "5", "--mrn-system", oid], None);
+    let site: serde_json::Value =
+        serde_json::from_str(&site.assert_success().stdout).expect("the bundle is JSON");
+    assert_eq!(mrn_system_of(&site), oid, "the site's MRN system");
+    let bad = run(dir.path(), &["export", "fhir", "--case", "5", "--mrn-system", "our mrns"], None);
+    assert!(!bad.status.success());
+    assert!(bad.stderr.contains("--mrn-system"), "the option is named: {bad:#?}");
+    assert!(bad.stderr.contains("not a URI"), "{bad:#?}");
 
     let draft = run(dir.path(), &["export", "hl7", "--case", "1"], None);
     assert!(!draft.status.success());

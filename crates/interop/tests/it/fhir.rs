@@ -599,3 +599,49 @@ fn without_a_blood_count_the_bundle_has_only_the_marrows_observations() {
     let json = fhir::bundle_json(&report, FAKE_PDF, Layout::Compact);
     support::validate(&python, "fhir_validate.py", json.as_bytes());
 }
+
+/// The patient's identifier carries the site's MRN system, so the receiving EHR can match the
+/// patient; the placeholder is used only where the site named none.
+#[test]
+fn the_patients_identifier_carries_the_sites_mrn_system() {
+    let sample = SampleCase::new();
+    let placeholder = fhir::bundle(&sample.report(1, 1), FAKE_PDF);
+    assert_eq!(the_one(&placeholder, "Patient")["identifier"][0]["system"], fhir::MRN_SYSTEM);
+    let system = "urn:oid:2.16.840.1.113883.19.5";
+    let report = marrow_interop::SignedReport { mrn_system: system, ..sample.report(1, 1) };
+    let bundle = fhir::bundle(&report, FAKE_PDF);
+    let identifier = &the_one(&bundle, "Patient")["identifier"][0];
+    assert_eq!(identifier["system"], system);
+    assert_eq!(identifier["value"], sample.patient.mrn.reveal());
+}
+
+#[test]
+fn an_mrn_system_must_be_an_absolute_uri() {
+    for good in [
+        "https://ehr.example.org/fhir/sid/mrn",
+        " http://hospital.example/mrn ",
+        "urn:oid:2.16.840.1.113883.19.5",
+        "urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e",
+    ] {
+        assert_eq!(fhir::identifier_system(good).as_deref(), Ok(good.trim()), "{good}");
+    }
+    for bad in [
+        "",
+        "   ",
+        "mrn",
+        "ehr.example.org/mrn",
+        "https://",
+        "http:///mrn",
+        "https://ehr.example.org/my mrn",
+        "urn:oid:",
+        "urn:oid:2",
+        "urn:oid:2..5",
+        "urn:oid:2.05",
+        "urn:oid:2.x",
+        "urn:uuid:not-a-uuid",
+        "ftp://ehr.example.org/mrn",
+    ] {
+        let refused = fhir::identifier_system(bad).expect_err(bad);
+        assert!(!refused.trim().is_empty(), "{bad:?} is refused with a reason");
+    }
+}

@@ -64,6 +64,7 @@ pub async fn case_fhir(
         Some(version),
         marrow_interop::fhir::Layout::Compact,
         count,
+        &state.config.mrn_system,
     )?;
     Ok(([(header::CONTENT_TYPE, marrow_interop::fhir::CONTENT_TYPE)], json).into_response())
 }
@@ -138,9 +139,10 @@ pub async fn bulk_export(
             while lines.len() < IN_FLIGHT {
                 let Some((case, version)) = queue.next() else { break };
                 let store = state.store.clone();
-                lines.push_back(tokio::spawn(
-                    async move { export_line(&store, case, version).await },
-                ));
+                let mrn_system = state.config.mrn_system.clone();
+                lines.push_back(tokio::spawn(async move {
+                    export_line(&store, case, version, &mrn_system).await
+                }));
             }
             let Some(line) = lines.pop_front() else { break };
             // A store error, or a task that panicked: either way the export stops, and the
@@ -170,12 +172,13 @@ async fn export_line(
     store: &marrow_store::Store,
     case: CaseId,
     version: i64,
+    mrn_system: &str,
 ) -> Result<String, marrow_store::StoreError> {
     let record = store.case(case).await?;
     let mut line = String::new();
     if let Some(found) = record.versions.iter().find(|v| v.version == version) {
         let count = crate::report::blood_count_before(store, &record).await?;
-        let parts = ReportParts::of(&record).with_blood_count(count);
+        let parts = ReportParts::of(&record).with_blood_count(count).with_mrn_system(mrn_system);
         marrow_interop::fhir::write_export_line(&mut line, &parts.report(&record, found));
     }
     Ok(line)

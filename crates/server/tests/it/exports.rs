@@ -171,3 +171,40 @@ async fn the_case_bundle_carries_the_blood_count_taken_before_the_marrow() {
     assert_eq!(hb["valueQuantity"]["value"].as_f64(), Some(91.0), "converted to g/L");
     fhir_validate(&bundle.text);
 }
+
+/// The MRN system the site configured (`--mrn-system`) is what both the case bundle and the
+/// bulk export identify the patient in; the default is the placeholder.
+#[tokio::test]
+async fn the_sites_mrn_system_identifies_the_patient_in_every_fhir_export() {
+    let system_of = |bundle: &Value| {
+        bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["resource"])
+            .find(|r| r["resourceType"] == "Patient")
+            .map(|r| r["identifier"][0]["system"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let plain = sqlite_app().await;
+    let staff = Staff::insert(&plain.store, "!").await;
+    let (_, case) = case_at(&plain.store, &staff, 1, CaseStatus::Reported).await;
+    let bundle =
+        plain.api_as(Role::Clinician).await.get(&format!("/api/v1/cases/{case}/fhir")).await;
+    assert_eq!(system_of(&bundle.json), marrow_interop::fhir::MRN_SYSTEM);
+
+    let oid = "urn:oid:2.16.840.1.113883.19.5";
+    let config = marrow_server::Config { mrn_system: oid.to_owned(), ..Default::default() };
+    let site =
+        marrow_testkit::app::spawn_app_with(marrow_testkit::TestDb::sqlite().await, config).await;
+    let staff = Staff::insert(&site.store, "!").await;
+    let (_, case) = case_at(&site.store, &staff, 1, CaseStatus::Amended).await;
+    let pathologist = site.api_as(Role::Pathologist).await;
+    let one = pathologist.get(&format!("/api/v1/cases/{case}/fhir")).await;
+    assert_eq!(system_of(&one.json), oid);
+    fhir_validate(&one.text);
+    let bulk = pathologist.get("/api/v1/fhir/export?_since=2026-11-01").await;
+    let lines: Vec<Value> = bulk.text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "both versions");
+    assert!(lines.iter().all(|b| system_of(b) == oid), "{}", bulk.text);
+}

@@ -74,10 +74,15 @@ async fn main() {
     let started = Instant::now();
     let mut bytes = 0;
     for _ in 0..rounds {
-        bytes +=
-            marrow_server::fhir_bundle(&record, None, marrow_server::FhirLayout::Compact, None)
-                .expect("bundle")
-                .len();
+        bytes += marrow_server::fhir_bundle(
+            &record,
+            None,
+            marrow_server::FhirLayout::Compact,
+            None,
+            &marrow_server::Config::default().mrn_system,
+        )
+        .expect("bundle")
+        .len();
     }
     let per = started.elapsed().as_secs_f64() * 1000.0 / f64::from(rounds);
     println!(
