@@ -64,6 +64,21 @@ impl Store {
         self.backend
     }
 
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), waiting up to the busy timeout for another writer: a plain (deferred)
+    /// transaction reads first and asks for the lock only at its first write, and SQLite then
+    /// answers "database is locked" at once, without waiting, whenever another connection holds
+    /// the lock (a reader cannot wait for a writer without risking deadlock). PostgreSQL
+    /// locks rows, not the database, so it begins as usual.
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// Checks that the database answers (for `/healthz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

@@ -137,7 +137,7 @@ impl Store {
         by: Option<UserId>,
         at: Timestamp,
     ) -> Result<Vec<Stored>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut out = Vec::with_capacity(counts.len());
         for new in counts {
             if let Some(reference) = source.reference() {
@@ -295,7 +295,7 @@ impl Store {
             content.truncate(cut);
             content.push_str("\n[cut: longer than 1 MiB]");
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id = next_id(&mut tx, "held_messages").await?;
         sqlx::query(
             "INSERT INTO held_messages (id, channel, received_at, error, content) VALUES ($1, $2, $3, $4, $5)",
@@ -361,7 +361,7 @@ impl Store {
 
     /// Marks a held message as reviewed (it stays stored).
     pub async fn review_held_message(&self, id: i64, stamp: Stamp) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE held_messages SET reviewed_by = $1, reviewed_at = $2 WHERE id = $3 AND reviewed_at IS NULL",
         )
@@ -401,7 +401,7 @@ impl Store {
         milestone: &Milestone,
         stamp: Stamp,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM patients WHERE id = $1")
             .bind(patient.0)
             .fetch_optional(&mut *tx)

@@ -354,7 +354,7 @@ impl Store {
         order: &Order,
         stamp: Stamp,
     ) -> Result<CaseId, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id = next_id(&mut tx, "cases").await?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM patients WHERE id = $1")
             .bind(patient.0)
@@ -415,7 +415,7 @@ impl Store {
         extras: &SafetyExtras,
         stamp: Stamp,
     ) -> Result<CaseStatus, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let from = lock_case(&mut tx, case, stamp.at).await?;
         let to = advance(from, Step::SafetyCheck)?;
         let before = self.safety_in(&mut tx, case).await?.map(|r| safety_json(&r.value));
@@ -507,7 +507,7 @@ impl Store {
         note: &ProcedureNote,
         stamp: Stamp,
     ) -> Result<CaseStatus, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let from = lock_case(&mut tx, case, stamp.at).await?;
         let to = advance(from, Step::Procedure)?;
         sqlx::query(
@@ -563,7 +563,7 @@ impl Store {
         case: CaseId,
         stamp: Stamp,
     ) -> Result<CaseStatus, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let from = lock_case(&mut tx, case, stamp.at).await?;
         let to = advance(from, Step::ReceiveSpecimens)?;
         let received = sqlx::query(
@@ -590,7 +590,7 @@ impl Store {
         differential: &Differential,
         stamp: Stamp,
     ) -> Result<CaseStatus, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let to = self.record_differential_in(&mut tx, case, differential, stamp).await?;
         tx.commit().await?;
         Ok(to)
@@ -658,7 +658,7 @@ impl Store {
         expected_revision: i64,
         stamp: Stamp,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let from = lock_case(&mut tx, case, stamp.at).await?;
         let to = advance(from, Step::DraftReport)?;
         let current = self.draft_in(&mut tx, case).await?;
@@ -730,7 +730,7 @@ impl Store {
         shown: Option<&[String]>,
         stamp: Stamp,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let from = lock_case(&mut tx, case, stamp.at).await?;
         let to = advance(from, Step::SignReport)?;
         let draft = self.draft_in(&mut tx, case).await?;
@@ -771,7 +771,7 @@ impl Store {
         stamp: Stamp,
     ) -> Result<i64, StoreError> {
         let reason = amendment_reason(reason).map_err(StoreError::Invalid)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let from = lock_case(&mut tx, case, stamp.at).await?;
         let to = advance(from, Step::AmendReport)?;
         let versions = self.versions_in(&mut tx, case).await?;

@@ -53,7 +53,7 @@ impl Store {
         expires_at: Timestamp,
         stamp: Stamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let status = super::cases::lock_case(&mut tx, case, stamp.at).await?;
         if status < CaseStatus::Performed {
             return Err(StoreError::Invalid(marrow_domain::FieldError::new(
@@ -110,7 +110,7 @@ impl Store {
         alert: Option<&str>,
         at: Timestamp,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id = next_id(&mut tx, "checkins").await?;
         sqlx::query("INSERT INTO checkins (id, case_id, submitted_at, answers, outcome, reasons) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(id)
@@ -206,7 +206,7 @@ impl Store {
 
     /// Acknowledges an open alert; acknowledging it again is refused.
     pub async fn acknowledge_alert(&self, id: i64, stamp: Stamp) -> Result<CaseId, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let case: Option<i64> = sqlx::query_scalar(
             "UPDATE alerts SET acknowledged_by = $2, acknowledged_at = $3 WHERE id = $1 AND acknowledged_at IS NULL RETURNING case_id",
         )

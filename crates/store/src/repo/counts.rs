@@ -142,7 +142,7 @@ impl Store {
         target: u32,
         stamp: Stamp,
     ) -> Result<CountRecord, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id = next_id(&mut tx, "counts").await?;
         let status = case_status(&mut tx, case).await?;
         advance(status, Step::Differential)?;
@@ -235,7 +235,7 @@ impl Store {
         at: Timestamp,
     ) -> Result<Vec<Result<(), EventRefusal>>, StoreError> {
         let total: usize = batches.iter().map(|(_, e)| e.len()).sum();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         // One block of ids for the whole batch; its UPDATE also takes the write lock first.
         let last: i64 = sqlx::query_scalar(
             "UPDATE id_counters SET value = value + $1 WHERE name = 'count_events' RETURNING value",
@@ -322,7 +322,7 @@ impl Store {
         stamp: Stamp,
     ) -> Result<CaseStatus, StoreError> {
         let count = self.count(id).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         // The case lock first (inside record_differential_in), so steps on the case serialise.
         let status =
             self.record_differential_in(&mut tx, count.case_id, differential, stamp).await?;
@@ -359,7 +359,7 @@ impl Store {
         bindings: &str,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM keymaps WHERE user_id = $1 AND name = $2")
             .bind(user.0)
             .bind(name)
@@ -418,7 +418,7 @@ impl Store {
         aspirate: &Aspirate,
         stamp: Stamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         // Lock the case first, and apply the same status rule as the differential.
         advance(lock_case(&mut tx, case, stamp.at).await?, Step::Differential)?;
         sqlx::query("DELETE FROM aspirate_findings WHERE case_id = $1")
@@ -589,7 +589,7 @@ impl Store {
         value: &str,
         stamp: Stamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let before: Option<String> =
             sqlx::query_scalar("SELECT value FROM site_settings WHERE name = $1")
                 .bind(name)

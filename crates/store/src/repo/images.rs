@@ -191,7 +191,7 @@ impl Store {
         stamp: Stamp,
     ) -> Result<(i64, Vec<i64>), StoreError> {
         use base64::Engine as _;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let case = lock_open_count(&mut tx, count).await?;
         let image_id = next_id(&mut tx, "count_images").await?;
         sqlx::query(
@@ -285,7 +285,7 @@ impl Store {
         decision: ImageDecision,
         stamp: Stamp,
     ) -> Result<ImageCellRecord, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         lock_open_count(&mut tx, count).await?;
         let owner: Option<(i64, Option<String>)> =
             sqlx::query_as("SELECT count_id, decision_event FROM image_cells WHERE id = $1")

@@ -87,7 +87,7 @@ impl Store {
         message: &str,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let exists: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM hl7_outbox WHERE case_id = $1 AND version = $2 AND destination = $3",
         )

@@ -63,7 +63,7 @@ impl Store {
         patient: &Patient,
         stamp: Stamp,
     ) -> Result<PatientId, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id = next_id(&mut tx, "patients").await?;
         let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM patients WHERE mrn = $1")
             .bind(patient.mrn.reveal())

@@ -59,7 +59,7 @@ impl Store {
         actor: Option<UserId>,
         at: Timestamp,
     ) -> Result<UserId, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id = next_id(&mut tx, "users").await?;
         let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
             .bind(username)
@@ -184,7 +184,7 @@ impl Store {
         token_hash: &str,
         at: Timestamp,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id = next_id(&mut tx, "api_tokens").await?;
         sqlx::query(
             "INSERT INTO api_tokens (id, token_hash, user_id, created_at) VALUES ($1, $2, $3, $4)",
@@ -232,7 +232,7 @@ impl Store {
         at: Timestamp,
         forget_before: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM login_failures WHERE at < $1")
             .bind(forget_before.to_rfc3339())
             .execute(&mut *tx)

@@ -144,3 +144,34 @@ async fn blood_counts_on_postgres() {
     let db = TestDb::postgres_from_env().await;
     blood_story(db.store()).await;
 }
+
+/// Another connection (a second process, or a request whose transaction is still being rolled
+/// back) holds SQLite's write lock. A write that reads first must wait for the lock, not fail
+/// at once with "database is locked": CI once caught `add_milestone` failing so, right after a
+/// refused review had left its transaction to be rolled back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_waits_for_another_writer_on_sqlite_instead_of_failing() {
+    use sqlx::Connection as _;
+    let db = TestDb::sqlite().await;
+    let store = db.store();
+    let staff = Staff::insert(&store, "!synthetic").await;
+    let patient = store
+        .create_patient(&synthetic::patient(1), Stamp { by: staff.clinician, at: at(-100) })
+        .await
+        .expect("register");
+    let path = db.sqlite_path().expect("a SQLite file").display().to_string();
+    let mut other =
+        sqlx::sqlite::SqliteConnection::connect(&format!("sqlite://{path}")).await.expect("open");
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.expect("take the write lock");
+
+    let today = marrow_domain::time::Date::of(at(0));
+    let milestone = Milestone::parse("2026-10-01", "transplant", "", today).expect("milestone");
+    let writer = tokio::spawn(async move {
+        store.add_milestone(patient, &milestone, Stamp { by: staff.clinician, at: at(0) }).await
+    });
+    // Well inside the five-second busy timeout.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    sqlx::query("COMMIT").execute(&mut other).await.expect("release the lock");
+    writer.await.expect("the task").expect("the write waited for the lock and went through");
+    assert_eq!(db.store().milestones(patient).await.expect("milestones").len(), 1);
+}
