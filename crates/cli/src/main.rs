@@ -74,9 +74,10 @@ enum Command {
         hl7_listen: Option<String>,
         /// The identifier system of the site's MRNs in FHIR exports: the URI the site's EHR
         /// uses for them (an http(s) URL, urn:oid:… or urn:uuid:…), so a receiver can match
-        /// patients. Without it the exports use a placeholder that matches no register.
-        #[arg(long, env = "MARROW_MRN_SYSTEM", value_name = "URI", value_parser = mrn_system)]
-        mrn_system: Option<String>,
+        /// patients. The default is a placeholder that matches no register.
+        #[arg(long, env = "MARROW_MRN_SYSTEM", value_name = "URI", value_parser = mrn_system,
+              default_value = marrow_interop::fhir::MRN_SYSTEM)]
+        mrn_system: String,
     },
     /// Import blood counts from a file.
     #[command(subcommand)]
@@ -238,8 +239,9 @@ enum ExportCommand {
         #[arg(long)]
         version: Option<i64>,
         /// The identifier system of the site's MRNs, as for `marrow serve`.
-        #[arg(long, env = "MARROW_MRN_SYSTEM", value_name = "URI", value_parser = mrn_system)]
-        mrn_system: Option<String>,
+        #[arg(long, env = "MARROW_MRN_SYSTEM", value_name = "URI", value_parser = mrn_system,
+              default_value = marrow_interop::fhir::MRN_SYSTEM)]
+        mrn_system: String,
     },
 }
 
@@ -324,9 +326,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 marrow_vision::classify::Classifier::load(path)
                     .with_context(|| format!("--model {}", path.display()))?;
             }
-            let defaults = Config::default();
-            let mrn_system = mrn_system.unwrap_or(defaults.mrn_system.clone());
-            let config = Config { secure_cookies, hl7, model, mrn_system, ..defaults };
+            let config = Config { secure_cookies, hl7, model, mrn_system, ..Config::default() };
             serve(&cli.db, &listen, demo, config, hl7_listen.as_deref()).await
         }
         Command::Import(command) => import(&cli.db, command).await,
@@ -728,7 +728,7 @@ async fn export(db: &DatabaseArg, command: ExportCommand) -> anyhow::Result<()> 
                 version,
                 marrow_server::FhirLayout::Pretty,
                 count,
-                mrn_system.as_deref().unwrap_or(marrow_interop::fhir::MRN_SYSTEM),
+                &mrn_system,
             )?;
             writeln!(out, "{bundle}")?;
         }

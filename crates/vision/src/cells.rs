@@ -68,17 +68,6 @@ pub fn find_cells(
     kind: ImageKind,
     um_per_px: f32,
 ) -> Result<Vec<FoundCell>, VisionError> {
-    find_at_most(image, kind, um_per_px, MAX_CELLS_PER_IMAGE)
-}
-
-/// [`find_cells`] with another cap on the cells cut out: the fuzz target's is small, since cutting
-/// a patch costs more than the rest of the search.
-pub(crate) fn find_at_most(
-    image: RgbImage,
-    kind: ImageKind,
-    um_per_px: f32,
-    max_cells: usize,
-) -> Result<Vec<FoundCell>, VisionError> {
     match kind {
         ImageKind::Cell => {
             let (width, height) = image.dimensions();
@@ -89,29 +78,38 @@ pub(crate) fn find_at_most(
         }
         ImageKind::Field => {
             let boxes = detect_field(&image, um_per_px)?;
-            if boxes.len() > max_cells {
-                return Err(VisionError::Input(format!(
-                    "{} cells were found in one image, more than the {max_cells} allowed: check \
-                     the scale ({um_per_px} µm per pixel), or upload smaller fields",
-                    boxes.len()
-                )));
-            }
-            let square = (PATCH_UM / um_per_px).round().max(1.0) as u32;
-            Ok(boxes
-                .into_iter()
-                .map(|cell| {
-                    let centre = (
-                        2 * i64::from(cell.x) + i64::from(cell.width),
-                        2 * i64::from(cell.y) + i64::from(cell.height),
-                    );
-                    FoundCell {
-                        cell,
-                        patch: detect::crop_square(&image, centre, square, PATCH_SIDE),
-                    }
-                })
-                .collect())
+            cut_patches(&image, boxes, um_per_px, MAX_CELLS_PER_IMAGE)
         }
     }
+}
+
+/// Cuts each of `boxes` out of a field at the training patches' physical size, or refuses the
+/// field when there are more than `max_cells` (the fuzz target's cap is smaller than
+/// [`MAX_CELLS_PER_IMAGE`], since cutting a patch costs more than the rest of the search).
+pub(crate) fn cut_patches(
+    image: &RgbImage,
+    boxes: Vec<CellBox>,
+    um_per_px: f32,
+    max_cells: usize,
+) -> Result<Vec<FoundCell>, VisionError> {
+    if boxes.len() > max_cells {
+        return Err(VisionError::Input(format!(
+            "{} cells were found in one image, more than the {max_cells} allowed: check \
+             the scale ({um_per_px} µm per pixel), or upload smaller fields",
+            boxes.len()
+        )));
+    }
+    let square = (PATCH_UM / um_per_px).round().max(1.0) as u32;
+    Ok(boxes
+        .into_iter()
+        .map(|cell| {
+            let centre = (
+                2 * i64::from(cell.x) + i64::from(cell.width),
+                2 * i64::from(cell.y) + i64::from(cell.height),
+            );
+            FoundCell { cell, patch: detect::crop_square(image, centre, square, PATCH_SIDE) }
+        })
+        .collect())
 }
 
 /// The detector's boxes for a field at `um_per_px`, which must be a microscope scale.

@@ -3,7 +3,7 @@
 //! network, as an upload to a count goes. What must hold, checked here so a fuzzer reports
 //! it as a crash: nothing panics, the limits hold, and every box and patch lies inside the image.
 
-use crate::cells::{ImageKind, PATCH_SIDE, detect_field, find_at_most};
+use crate::cells::{ImageKind, PATCH_SIDE, cut_patches, detect_field, find_cells};
 use crate::classify::{INPUT_SIDE, prepare};
 use crate::decode::{Limits, decode};
 
@@ -35,19 +35,25 @@ pub fn upload(data: &[u8]) -> Option<usize> {
     // but cut each cell from thousands of pixels, which would spend the fuzzer's time resizing;
     // the tests cover them.
     let um_per_px = 0.1 + f32::from(setting >> 1) * 0.02;
-    let boxes = match kind {
-        ImageKind::Field => detect_field(&image, um_per_px).ok()?,
-        ImageKind::Cell => Vec::new(),
-    };
-    for c in &boxes {
-        assert!(c.width > 0 && c.height > 0, "an empty box: {c:?}");
-        assert!(c.x + c.width <= width && c.y + c.height <= height, "a box off the image: {c:?}");
-    }
-    let cells = match find_at_most(image, kind, um_per_px, FUZZ_MAX_CELLS) {
-        Ok(cells) => cells,
-        Err(e) => {
-            assert!(boxes.len() > FUZZ_MAX_CELLS, "refused with {} cells: {e}", boxes.len());
-            return Some(boxes.len());
+    let cells = match kind {
+        ImageKind::Cell => find_cells(image, kind, um_per_px).ok()?,
+        ImageKind::Field => {
+            let boxes = detect_field(&image, um_per_px).ok()?;
+            for c in &boxes {
+                assert!(c.width > 0 && c.height > 0, "an empty box: {c:?}");
+                assert!(
+                    c.x + c.width <= width && c.y + c.height <= height,
+                    "a box off the image: {c:?}"
+                );
+            }
+            let found = boxes.len();
+            match cut_patches(&image, boxes, um_per_px, FUZZ_MAX_CELLS) {
+                Ok(cells) => cells,
+                Err(e) => {
+                    assert!(found > FUZZ_MAX_CELLS, "refused with {found} cells: {e}");
+                    return Some(found);
+                }
+            }
         }
     };
     for found in &cells {
@@ -104,13 +110,11 @@ mod tests {
             if near { image::Rgb([90, 40, 140]) } else { image::Rgb([235, 215, 225]) }
         });
         let scale = 0.5;
-        let found = detect_field(&field, scale).expect("a valid scale").len();
+        let boxes = detect_field(&field, scale).expect("a valid scale");
+        let found = boxes.len();
         assert_eq!(found, 3, "the three nuclei");
-        assert_eq!(
-            find_at_most(field.clone(), ImageKind::Field, scale, found).unwrap().len(),
-            found
-        );
-        let refused = find_at_most(field, ImageKind::Field, scale, found - 1).unwrap_err();
+        assert_eq!(cut_patches(&field, boxes.clone(), scale, found).unwrap().len(), found);
+        let refused = cut_patches(&field, boxes, scale, found - 1).unwrap_err();
         assert!(refused.to_string().contains(&format!("{found} cells")), "{refused}");
         assert!(refused.to_string().contains("scale"), "{refused}");
     }
@@ -123,8 +127,7 @@ mod tests {
             if d < 400 { image::Rgb([90, 40, 140]) } else { image::Rgb([235, 215, 225]) }
         });
         let finest = *crate::cells::SCALE_RANGE.start();
-        let cells = crate::cells::find_cells(field, ImageKind::Field, finest)
-            .expect("the finest scale is valid");
+        let cells = find_cells(field, ImageKind::Field, finest).expect("the finest scale is valid");
         for found in &cells {
             assert_eq!(found.patch.dimensions(), (PATCH_SIDE, PATCH_SIDE));
         }

@@ -46,15 +46,19 @@ fn fhir_validate(input: &str) {
     );
 }
 
-fn report_status(bundle: &Value) -> String {
+/// The bundle's first resource of type `ty`.
+fn resource<'b>(bundle: &'b Value, ty: &str) -> &'b Value {
     bundle["entry"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| &e["resource"])
-        .find(|r| r["resourceType"] == "DiagnosticReport")
-        .map(|r| r["status"].as_str().unwrap().to_owned())
-        .unwrap()
+        .find(|r| r["resourceType"] == ty)
+        .unwrap_or_else(|| panic!("no {ty} in the bundle"))
+}
+
+fn report_status(bundle: &Value) -> String {
+    resource(bundle, "DiagnosticReport")["status"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -177,14 +181,7 @@ async fn the_case_bundle_carries_the_blood_count_taken_before_the_marrow() {
 #[tokio::test]
 async fn the_sites_mrn_system_identifies_the_patient_in_every_fhir_export() {
     let system_of = |bundle: &Value| {
-        bundle["entry"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| &e["resource"])
-            .find(|r| r["resourceType"] == "Patient")
-            .map(|r| r["identifier"][0]["system"].as_str().unwrap().to_owned())
-            .unwrap()
+        resource(bundle, "Patient")["identifier"][0]["system"].as_str().unwrap().to_owned()
     };
     let plain = sqlite_app().await;
     let staff = Staff::insert(&plain.store, "!").await;
