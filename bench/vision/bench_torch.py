@@ -22,12 +22,11 @@ class MarrowCnn(nn.Module):
     """marrow-cnn-v1: 4 x (conv 3x3 pad 1, ReLU [, max-pool 2x2 for the first three]),
     mean over H and W, linear head, softmax. Attribute names match the file's tensor names."""
 
-    def __init__(self) -> None:
+    def __init__(self, widths: list[int]) -> None:
         super().__init__()
-        widths = [3, 16, 32, 64, 96]
         for i in range(4):
             setattr(self, f"conv{i}", nn.Conv2d(widths[i], widths[i + 1], 3, padding=1))
-        self.head = nn.Linear(96, len(CLASSES))
+        self.head = nn.Linear(widths[4], len(CLASSES))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for i in range(4):
@@ -39,7 +38,9 @@ class MarrowCnn(nn.Module):
 
 def build(model_path: str) -> tuple[MarrowCnn, str]:
     weights, model_version = load_weights(model_path)
-    model = MarrowCnn()
+    # The widths are the file's (recorded in its training record; read here from the shapes).
+    widths = [3] + [weights[f"conv{i}.bias"].shape[0] for i in range(4)]
+    model = MarrowCnn(widths)
     # strict=True: every tensor in the file must have a place, and every place a tensor.
     model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=True)
     return model.eval(), model_version

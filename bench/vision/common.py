@@ -4,7 +4,8 @@ Needs only numpy and safetensors (plus Pillow for the optional end-to-end mode),
 imported both from the bench venv (onnxruntime) and the torch venv.
 
 The network described here is Marrow's `marrow-cnn-v1` (crates/vision/src/classify.rs):
-four 3x3 convolutions (16, 32, 64, 96 channels, padding 1) each followed by ReLU, a 2x2
+four 3x3 convolutions (the channels recorded in the model file: 16, 32, 64, 96 in v1 and v2;
+padding 1) each followed by ReLU, a 2x2
 max-pool after the first three, a global average over H and W, a linear head to 7 logits,
 and a softmax.
 """

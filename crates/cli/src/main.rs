@@ -152,6 +152,10 @@ enum Command {
         /// class costs more when missed.
         #[arg(long = "class-weight")]
         class_weights: Vec<String>,
+        /// Channels of the network's four convolutions, e.g. `32,64,96,128` (each a multiple of
+        /// 16, at most 256; recorded in the model file).
+        #[arg(long, default_value = "16,32,64,96", value_parser = parse_widths)]
+        widths: marrow_vision::classify::Widths,
     },
     /// Add N synthetic cases for benchmarks (never on a clinical database).
     #[command(hide = true)]
@@ -342,13 +346,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Analyze { files, cells, model, um_per_px } => {
             analyze(&files, cells, model.as_deref(), um_per_px)
         }
-        Command::Train { data, out, epochs, seed, validation, model_version, class_weights } => {
+        Command::Train {
+            data,
+            out,
+            epochs,
+            seed,
+            validation,
+            model_version,
+            class_weights,
+            widths,
+        } => {
             let options = marrow_vision::train::TrainOptions {
                 epochs,
                 seed,
                 validation_fraction: validation,
                 model_version,
                 class_weights: parse_class_weights(&class_weights)?,
+                widths,
                 ..marrow_vision::train::TrainOptions::default()
             };
             train(&data, &out, options)
@@ -562,6 +576,19 @@ fn analyze(
 
 /// Trains the classifier; progress goes to standard error, the validation table to standard
 /// output. Needs no database.
+/// `--widths`: four comma-separated channel counts.
+fn parse_widths(text: &str) -> Result<marrow_vision::classify::Widths, String> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let numbers: Vec<usize> = parts
+        .iter()
+        .map(|p| p.parse::<usize>().map_err(|_| format!("{p:?} is not a whole number")))
+        .collect::<Result<_, _>>()?;
+    let widths: [usize; 4] = numbers
+        .try_into()
+        .map_err(|_| format!("{text:?} needs four channel counts, e.g. 16,32,64,96"))?;
+    marrow_vision::classify::Widths::new(widths).map_err(|e| e.to_string())
+}
+
 /// `CODE=WEIGHT` pairs into the model's class order; unnamed classes weigh 1.
 fn parse_class_weights(pairs: &[String]) -> anyhow::Result<[f32; 7]> {
     use marrow_vision::classify::ModelClass;

@@ -3,7 +3,7 @@
 //! Matek et al. published for the same classes.
 //!
 //! ```text
-//! cargo run --release -p marrow-vision --example model_eval -- MODEL DATA_DIR [--all] [--dump DIR]
+//! cargo run --release -p marrow-vision --example model_eval -- MODEL DATA_DIR [--all] [--tta] [--dump DIR]
 //! ```
 //! With `--all`, every image under DATA_DIR is evaluated (e.g. a held-out folder); otherwise
 //! only the validation files of the record. With `--dump DIR`, the network's input
@@ -52,7 +52,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         patches.push(decode_file(&data.join(file), &Limits::default())?);
     }
     let started = Instant::now();
-    let proposals = classifier.classify(&patches)?;
+    let mut proposals = classifier.classify(&patches)?;
+    if args.iter().any(|a| a == "--tta") {
+        // Test-time augmentation: the mean probabilities over the 8 right-angle rotations and
+        // reflections training augments with (an experiment; Marrow classifies each cell once).
+        for turn in 1..8 {
+            let turned: Vec<image::RgbImage> = patches.iter().map(|p| dihedral(p, turn)).collect();
+            for (sum, p) in proposals.iter_mut().zip(classifier.classify(&turned)?) {
+                for (a, b) in sum.probabilities.iter_mut().zip(&p.probabilities) {
+                    *a += b;
+                }
+            }
+        }
+        for p in &mut proposals {
+            let best = p
+                .probabilities
+                .iter()
+                .enumerate()
+                .fold(0, |best, (i, &v)| if v > p.probabilities[best] { i } else { best });
+            p.top = ModelClass::ALL[best];
+            p.confidence = p.probabilities[best] / 8.0;
+            p.probabilities.iter_mut().for_each(|v| *v /= 8.0);
+            let sure = p.confidence >= marrow_vision::classify::CONFIDENCE_THRESHOLD;
+            p.class = (sure && p.top.counter_class().is_some()).then_some(p.top);
+        }
+    }
     let seconds = started.elapsed().as_secs_f64();
     if let Some(dir) = args.iter().position(|a| a == "--dump").and_then(|i| args.get(i + 1)) {
         dump(&PathBuf::from(dir), &patches, &proposals, &files)?;
@@ -86,6 +110,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         marrow_vision::classify::CONFIDENCE_THRESHOLD
     );
     Ok(())
+}
+
+/// One of the 8 rotations by right angles and reflections of `patch`.
+fn dihedral(patch: &image::RgbImage, which: usize) -> image::RgbImage {
+    use image::imageops::{flip_horizontal, rotate90, rotate180, rotate270};
+    let turned = match which % 4 {
+        0 => patch.clone(),
+        1 => rotate90(patch),
+        2 => rotate180(patch),
+        _ => rotate270(patch),
+    };
+    if which >= 4 { flip_horizontal(&turned) } else { turned }
 }
 
 fn dump(

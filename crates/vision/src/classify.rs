@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{D, DType, Device, Module, Tensor};
-use candle_nn::{Conv2d, Conv2dConfig, Linear, VarBuilder, VarMap};
+use candle_nn::{Conv2d, Conv2dConfig, Linear, VarBuilder};
 use image::RgbImage;
 use marrow_domain::morphology::CellClass;
 use serde::{Deserialize, Serialize};
@@ -113,9 +113,70 @@ pub const CENTRE_FRACTION: f32 = 0.8;
 /// refused rather than misread.
 pub const ARCHITECTURE: &str = "marrow-cnn-v1";
 
-/// The network: four 3x3 convolutions (16, 32, 64, 96 channels) with ReLU, 2x2 max-pooling
-/// after the first three, global average pooling and one linear layer. About 30 MFLOPs per cell:
-/// small enough for hundreds of cells a second on two CPU cores.
+/// The most channels one of the network's layers may have.
+pub const MAX_WIDTH: usize = 256;
+
+/// The output channels of the network's four convolutions: each a multiple of 16 (the fast
+/// kernels work on panels of 16 channels) from 16 to [`MAX_WIDTH`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "[usize; 4]", into = "[usize; 4]")]
+pub struct Widths([usize; 4]);
+
+impl Widths {
+    /// The widths of models v1 and v2 (about 80,000 weights), and of every model file written
+    /// before widths were recorded.
+    pub const FIRST: Self = Self([16, 32, 64, 96]);
+
+    /// Checks `widths`, naming the first that is not allowed.
+    pub fn new(widths: [usize; 4]) -> Result<Self, VisionError> {
+        for (layer, &w) in widths.iter().enumerate() {
+            if w == 0 || w % 16 != 0 || w > MAX_WIDTH {
+                return Err(VisionError::Data(format!(
+                    "widths: layer {} has {w} channels; each layer needs a multiple of 16 from \
+                     16 to {MAX_WIDTH}",
+                    layer + 1
+                )));
+            }
+        }
+        Ok(Self(widths))
+    }
+
+    /// The four output widths.
+    pub fn get(self) -> [usize; 4] {
+        self.0
+    }
+
+    /// The input channels (3) then the four output widths.
+    pub fn channels(self) -> [usize; 5] {
+        let [a, b, c, d] = self.0;
+        [3, a, b, c, d]
+    }
+}
+
+impl TryFrom<[usize; 4]> for Widths {
+    type Error = VisionError;
+    fn try_from(widths: [usize; 4]) -> Result<Self, VisionError> {
+        Self::new(widths)
+    }
+}
+
+impl From<Widths> for [usize; 4] {
+    fn from(widths: Widths) -> Self {
+        widths.0
+    }
+}
+
+impl std::fmt::Display for Widths {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [a, b, c, d] = self.0;
+        write!(f, "{a}/{b}/{c}/{d}")
+    }
+}
+
+/// The network: four 3x3 convolutions ([`Widths`] channels, 16/32/64/96 in v1 and v2) with
+/// ReLU, 2x2 max-pooling after the first three, global average pooling and one linear layer.
+/// About 30 MFLOPs per cell at the first widths: small enough for hundreds of cells a second on
+/// two CPU cores.
 #[derive(Debug)]
 pub struct Network {
     convs: [Conv2d; 4],
@@ -124,15 +185,15 @@ pub struct Network {
 
 impl Network {
     /// Builds the layers from `vb` (fresh weights for training, or loaded ones).
-    pub fn new(vb: &VarBuilder<'_>) -> Result<Self, VisionError> {
+    pub fn new(vb: &VarBuilder<'_>, widths: Widths) -> Result<Self, VisionError> {
         let conf = Conv2dConfig { padding: 1, ..Default::default() };
-        let widths = [3, 16, 32, 64, 96];
+        let channels = widths.channels();
         let conv = |i: usize| {
-            candle_nn::conv2d(widths[i], widths[i + 1], 3, conf, vb.pp(format!("conv{i}")))
+            candle_nn::conv2d(channels[i], channels[i + 1], 3, conf, vb.pp(format!("conv{i}")))
         };
         Ok(Self {
             convs: [conv(0)?, conv(1)?, conv(2)?, conv(3)?],
-            head: candle_nn::linear(96, ModelClass::ALL.len(), vb.pp("head"))?,
+            head: candle_nn::linear(channels[4], ModelClass::ALL.len(), vb.pp("head"))?,
         })
     }
 
@@ -140,7 +201,11 @@ impl Network {
     pub fn forward(&self, x: &Tensor, dropout: Option<f32>) -> Result<Tensor, VisionError> {
         let mut h = x.clone();
         for (i, conv) in self.convs.iter().enumerate() {
-            h = conv.forward(&h)?.relu()?;
+            let bias = conv.bias().ok_or_else(|| VisionError::Model("a bias".into()))?;
+            let cout = bias.dim(0)?;
+            h = conv3x3(&h, conv.weight())?
+                .broadcast_add(&bias.reshape((1, cout, 1, 1))?)?
+                .relu()?;
             if i < 3 {
                 h = h.max_pool2d(2)?;
             }
@@ -151,6 +216,27 @@ impl Network {
         }
         Ok(self.head.forward(&pooled)?)
     }
+}
+
+/// A 3x3 convolution (stride 1, padding 1, no bias) of `x` `(batch, cin, side, side)` by
+/// `weight` `(cout, cin, 3, 3)`, as one matrix product over the nine shifted views of the
+/// padded input. Not candle's `conv2d`: candle 0.9.2's CPU `conv2d` gave wrong sums for a
+/// 16-channel 16 x 16 input in `backprop::tests` (a layer whose channels equal its side),
+/// which other widths than the first would meet.
+pub(crate) fn conv3x3(x: &Tensor, weight: &Tensor) -> Result<Tensor, VisionError> {
+    let (b, c, h, w) = x.dims4()?;
+    let padded = x.pad_with_zeros(2, 1, 1)?.pad_with_zeros(3, 1, 1)?;
+    let mut taps = Vec::with_capacity(9);
+    for ky in 0..3 {
+        for kx in 0..3 {
+            taps.push(padded.narrow(2, ky, h)?.narrow(3, kx, w)?);
+        }
+    }
+    // (batch, cin, 9, pixels): row `ci * 9 + tap` as in the weights' (cout, cin, ky, kx).
+    let cols = Tensor::stack(&taps, 2)?.reshape((b, c * 9, h * w))?;
+    let cout = weight.dim(0)?;
+    let y = weight.reshape((cout, c * 9))?.broadcast_matmul(&cols)?;
+    Ok(y.reshape((b, cout, h, w))?)
 }
 
 /// Turns cell patches into the network's input: the central [`CENTRE_FRACTION`] of each
@@ -199,6 +285,10 @@ pub struct TrainingRecord {
     /// before this was recorded were all 0.8.
     #[serde(default = "first_centre_fraction")]
     pub centre_fraction: f32,
+    /// The channels of the four convolutions. Files written before this was recorded were all
+    /// [`Widths::FIRST`].
+    #[serde(default = "first_widths")]
+    pub widths: Widths,
     /// Where the training images came from, with citations.
     pub data: Vec<String>,
     /// Images per class used (training + validation).
@@ -224,6 +314,10 @@ fn first_input_side() -> u32 {
 
 fn first_centre_fraction() -> f32 {
     0.8
+}
+
+fn first_widths() -> Widths {
+    Widths::FIRST
 }
 
 /// A trained classifier, ready to propose classes.
@@ -305,7 +399,13 @@ impl Classifier {
         let device = Device::Cpu;
         let tensors = candle_core::safetensors::load_buffer(bytes, &device)?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
-        Ok(Self { network: Network::new(&vb)?, fast: FastNetwork::new(&vb)?, device, record })
+        let widths = record.widths;
+        Ok(Self {
+            network: Network::new(&vb, widths)?,
+            fast: FastNetwork::new(&vb, widths)?,
+            device,
+            record,
+        })
     }
 
     /// Proposals for cell patches (square, cell-centred, like the Matek patches), computed by
@@ -352,13 +452,13 @@ fn proposal(probabilities: Vec<f32>) -> Proposal {
     Proposal { class, top, confidence, probabilities }
 }
 
-/// Writes `varmap`'s weights and `record` as one safetensors file; the record travels in its
+/// Writes the named weights and `record` as one safetensors file; the record travels in its
 /// metadata, so a model can never be separated from how it was made.
-pub fn save(varmap: &VarMap, record: &TrainingRecord, path: &Path) -> Result<(), VisionError> {
-    let data = varmap.data().lock().map_err(|_| VisionError::Model("weights lock".into()))?;
-    let mut tensors: Vec<(String, Tensor)> =
-        data.iter().map(|(name, var)| (name.clone(), var.as_tensor().clone())).collect();
-    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+pub fn save(
+    tensors: &[(String, Tensor)],
+    record: &TrainingRecord,
+    path: &Path,
+) -> Result<(), VisionError> {
     let json = serde_json::to_string(record)
         .map_err(|e| VisionError::Model(format!("training record: {e}")))?;
     let metadata = HashMap::from([("marrow.training_record".to_owned(), json)]);

@@ -44,41 +44,40 @@ use candle_nn::VarBuilder;
 use image::RgbImage;
 
 use crate::VisionError;
-use crate::classify::{CENTRE_FRACTION, INPUT_SIDE, ModelClass};
+use crate::classify::{CENTRE_FRACTION, INPUT_SIDE, ModelClass, Widths};
 
 /// The number of classes the network scores.
 pub const CLASSES: usize = ModelClass::ALL.len();
 /// The side of the network's input, as a `usize`.
-const SIDE: usize = INPUT_SIDE as usize;
+pub(crate) const SIDE: usize = INPUT_SIDE as usize;
 /// Floats in one cell's input: `SIDE x SIDE x 3`, channel-last (NHWC): `[(y * SIDE + x) * 3 + c]`.
 pub const INPUT_LEN: usize = SIDE * SIDE * 3;
 
 /// Output channels per weight panel (two 8-float AVX registers).
-const NR: usize = 16;
+pub(crate) const NR: usize = 16;
 /// Output pixels per kernel call: 6 x 16 accumulators are 12 of the 16 AVX registers, which
 /// leaves room for the two weight vectors and the broadcast input. ([`tile`] names the six.)
-const MR: usize = 6;
-/// The channels of the convolutions' inputs and outputs.
-const WIDTHS: [usize; 5] = [3, 16, 32, 64, 96];
+pub(crate) const MR: usize = 6;
 /// Output rows per band of the three pooled layers: even (for the 2x2 pooling) and sized so
 /// that a band's pixel count (128, 64, 64) wastes little of its last 6-pixel tile. The last
 /// layer's 64 pixels are one band.
 const BAND_ROWS: [usize; 3] = [2, 2, 4];
-/// The largest band, `rows * side * cout` floats: the last layer's 8 x 8 x 96.
-const BAND_LEN: usize = 6144;
+/// The most channels a layer may have ([`Widths`] checks), so the last layer's sums fit in
+/// registers-sized arrays on the stack.
+const MAX_WIDTH: usize = crate::classify::MAX_WIDTH;
 
 /// One 3x3 convolution (stride 1, padding 1) with its weights rearranged for the kernel.
 #[derive(Debug)]
-struct Conv {
+pub(crate) struct Conv {
     /// Spatial side of its input and output.
-    side: usize,
-    cin: usize,
-    cout: usize,
+    pub(crate) side: usize,
+    pub(crate) cin: usize,
+    pub(crate) cout: usize,
     /// `cout / NR` panels, each `(9 * cin) x NR` row-major: row `(3 * ky + kx) * cin + ci`
     /// holds the weights of input channel `ci` at `(ky, kx)`. In the padded NHWC input, the
     /// `3 * cin` values of one kernel row (`kx` and `ci`) are contiguous, and in this order.
     panels: Vec<f32>,
-    bias: Vec<f32>,
+    pub(crate) bias: Vec<f32>,
 }
 
 impl Conv {
@@ -95,30 +94,90 @@ impl Conv {
             .flatten_all()?
             .to_vec1::<f32>()?;
         let bias = vb.get(cout, &format!("{name}.bias"))?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+        Ok(Self::from_weights(side, cin, cout, &weight, bias))
+    }
+
+    /// The layer from weights in candle's layout, `(cout, cin, ky, kx)` row-major.
+    pub(crate) fn from_weights(
+        side: usize,
+        cin: usize,
+        cout: usize,
+        weight: &[f32],
+        bias: Vec<f32>,
+    ) -> Self {
+        assert_eq!(weight.len(), cout * cin * 9, "a 3x3 kernel per channel pair");
+        assert_eq!(cout % NR, 0, "whole panels");
         let k = 9 * cin;
         let mut panels = vec![0.0; cout * k];
         for co in 0..cout {
             let (block, j) = (co / NR, co % NR);
             for ci in 0..cin {
                 for tap in 0..9 {
-                    // candle's layout: (cout, cin, ky, kx).
                     panels[(block * k + tap * cin + ci) * NR + j] =
                         weight[(co * cin + ci) * 9 + tap];
                 }
             }
         }
-        Ok(Self { side, cin, cout, panels, bias })
+        Self { side, cin, cout, panels, bias }
+    }
+
+    /// The convolution that carries a gradient back through this one: the gradient with
+    /// respect to the input is the 3x3 convolution of the (zero-padded) gradient with respect
+    /// to the output by the kernel turned half a turn, input and output channels swapped.
+    /// `weight` in candle's layout; no bias.
+    pub(crate) fn backwards(side: usize, cin: usize, cout: usize, weight: &[f32]) -> Self {
+        let mut turned = vec![0.0; weight.len()];
+        for co in 0..cout {
+            for ci in 0..cin {
+                for tap in 0..9 {
+                    turned[(ci * cout + co) * 9 + (8 - tap)] = weight[(co * cin + ci) * 9 + tap];
+                }
+            }
+        }
+        Self::from_weights(side, cout, cin, &turned, vec![0.0; cin])
+    }
+
+    /// Floats in its weight panels.
+    pub(crate) fn panels_len(&self) -> usize {
+        self.panels.len()
+    }
+
+    /// Weights (or gradients) in the panel layout back to candle's `(cout, cin, ky, kx)`.
+    pub(crate) fn panels_to_weights(&self, panels: &[f32], weight: &mut [f32]) {
+        let (cin, cout) = (self.cin, self.cout);
+        let k = 9 * cin;
+        for co in 0..cout {
+            let (block, j) = (co / NR, co % NR);
+            for ci in 0..cin {
+                for tap in 0..9 {
+                    weight[(co * cin + ci) * 9 + tap] =
+                        panels[(block * k + tap * cin + ci) * NR + j];
+                }
+            }
+        }
+    }
+
+    /// Output pixels times output channels: the floats of its whole output.
+    pub(crate) fn output_len(&self) -> usize {
+        self.side * self.side * self.cout
     }
 
     /// Floats in its zero-padded input buffer.
-    fn padded_len(&self) -> usize {
+    pub(crate) fn padded_len(&self) -> usize {
         (self.side + 2) * (self.side + 2) * self.cin
     }
 
     /// The raw convolution (no bias) of output rows `y0 .. y0 + rows`, written to `band` as
     /// `[pixel][cout]`, pixels numbered from the band's first.
     #[inline(always)]
-    fn band<S: Simd8>(&self, simd: S, input: &[f32], y0: usize, rows: usize, band: &mut [f32]) {
+    pub(crate) fn band<S: Simd8>(
+        &self,
+        simd: S,
+        input: &[f32],
+        y0: usize,
+        rows: usize,
+        band: &mut [f32],
+    ) {
         let (side, cin, cout) = (self.side, self.cin, self.cout);
         let stride = (side + 2) * cin;
         let pixels = rows * side;
@@ -193,7 +252,7 @@ impl Conv {
 /// or plain arrays that the compiler vectorises for the baseline instruction set
 /// ([`Portable`]). Spelling the vectors out keeps the 6 x 16 accumulators in registers; left
 /// to itself, LLVM kept them on the stack and did not vectorise the kernel at all.
-trait Simd8: Copy {
+pub(crate) trait Simd8: Copy {
     type V: Copy;
     fn splat(self, x: f32) -> Self::V;
     fn load(self, x: &[f32; 8]) -> Self::V;
@@ -206,7 +265,7 @@ trait Simd8: Copy {
 
 /// The baseline instruction set: multiply, then add (`f32::mul_add` would call libm).
 #[derive(Debug, Clone, Copy)]
-struct Portable;
+pub(crate) struct Portable;
 
 impl Simd8 for Portable {
     type V = [f32; 8];
@@ -271,7 +330,7 @@ impl Simd8 for pulp::x86::V3 {
 /// times one panel of `NR` output channels, summed over the three kernel rows (`stride`
 /// apart) of `run` contiguous values each.
 #[inline(always)]
-fn tile<S: Simd8>(
+pub(crate) fn tile<S: Simd8>(
     simd: S,
     input: &[f32],
     offsets: &[usize; MR],
@@ -316,7 +375,7 @@ impl Scratch {
     pub fn new(network: &FastNetwork) -> Self {
         Self {
             padded: std::array::from_fn(|i| vec![0.0; network.convs[i].padded_len()]),
-            band: vec![0.0; BAND_LEN],
+            band: vec![0.0; network.band_len()],
             resize: Resize::default(),
         }
     }
@@ -326,7 +385,7 @@ impl Scratch {
 #[derive(Debug)]
 pub struct FastNetwork {
     convs: [Conv; 4],
-    /// `(CLASSES, 96)`, row-major.
+    /// `(CLASSES, last width)`, row-major.
     head_weight: Vec<f32>,
     head_bias: Vec<f32>,
     /// Whether to run the baseline build of the kernels even where AVX2 and FMA are there.
@@ -336,22 +395,30 @@ pub struct FastNetwork {
 impl FastNetwork {
     /// Reads the weights the way [`crate::classify::Network::new`] does (same names and
     /// shapes) and rearranges them.
-    pub fn new(vb: &VarBuilder<'_>) -> Result<Self, VisionError> {
+    pub fn new(vb: &VarBuilder<'_>, widths: Widths) -> Result<Self, VisionError> {
+        let channels = widths.channels();
         let mut side = SIDE;
         let mut conv = |i: usize| {
-            let c = Conv::new(vb, &format!("conv{i}"), side, WIDTHS[i], WIDTHS[i + 1]);
+            let c = Conv::new(vb, &format!("conv{i}"), side, channels[i], channels[i + 1]);
             side /= 2;
             c
         };
         let convs = [conv(0)?, conv(1)?, conv(2)?, conv(3)?];
         let head = vb.pp("head");
         let head_weight = head
-            .get((CLASSES, WIDTHS[4]), "weight")?
+            .get((CLASSES, channels[4]), "weight")?
             .to_dtype(DType::F32)?
             .flatten_all()?
             .to_vec1::<f32>()?;
         let head_bias = head.get(CLASSES, "bias")?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
         Ok(Self { convs, head_weight, head_bias, portable: false })
+    }
+
+    /// The largest band [`Scratch`] needs: `rows * side * cout` floats of the pooled layers'
+    /// bands and the whole last layer.
+    fn band_len(&self) -> usize {
+        let pooled = self.convs[..3].iter().zip(BAND_ROWS).map(|(c, rows)| rows * c.side * c.cout);
+        pooled.chain([self.convs[3].output_len()]).max().unwrap_or(0)
     }
 
     /// The same network run by the baseline-instruction-set build of the kernels, as on a
@@ -391,7 +458,8 @@ impl FastNetwork {
         let pixels = c3.side * c3.side;
         c3.band(simd, p3, 0, c3.side, band);
         let zero = simd.splat(0.0);
-        let mut sums = [zero; 12];
+        let mut sums = [zero; MAX_WIDTH / 8];
+        let sums = &mut sums[..c3.cout / 8];
         for px in band[..pixels * c3.cout].chunks_exact(c3.cout) {
             let (px, _) = px.as_chunks::<8>();
             let (bias, _) = c3.bias.as_chunks::<8>();
@@ -399,16 +467,17 @@ impl FastNetwork {
                 *sum = simd.add(*sum, simd.max(simd.add(simd.load(v), simd.load(b)), zero));
             }
         }
-        let mut pooled = [0.0f32; 96];
-        for (p, sum) in pooled.as_chunks_mut::<8>().0.iter_mut().zip(sums) {
-            *p = simd.store(sum).map(|v| v / pixels as f32);
+        let mut pooled = [0.0f32; MAX_WIDTH];
+        let pooled = &mut pooled[..c3.cout];
+        for (p, sum) in pooled.as_chunks_mut::<8>().0.iter_mut().zip(sums.iter()) {
+            *p = simd.store(*sum).map(|v| v / pixels as f32);
         }
         let mut logits = [0.0f32; CLASSES];
         for ((logit, weights), &b) in
-            logits.iter_mut().zip(self.head_weight.chunks_exact(96)).zip(&self.head_bias)
+            logits.iter_mut().zip(self.head_weight.chunks_exact(c3.cout)).zip(&self.head_bias)
         {
             let mut sum = 0.0;
-            for (w, p) in weights.iter().zip(&pooled) {
+            for (w, p) in weights.iter().zip(pooled.iter()) {
                 sum += w * p;
             }
             *logit = sum + b;
@@ -464,14 +533,14 @@ impl FastNetwork {
 /// AVX2 and FMA enabled) and without. Its hot loops must be inlined into `run` (plain loops and
 /// `#[inline(always)]` functions, no closures handed to iterator adapters) to inherit the
 /// features.
-trait Work {
+pub(crate) trait Work {
     type Output;
     fn run<S: Simd8>(self, simd: S) -> Self::Output;
 }
 
 /// Runs `work` with AVX2 and FMA enabled when this processor has them (pulp caches the
 /// check), else with the baseline instruction set.
-fn dispatch<W: Work>(work: W) -> W::Output {
+pub(crate) fn dispatch<W: Work>(work: W) -> W::Output {
     #[cfg(target_arch = "x86_64")]
     if let Some(v3) = pulp::x86::V3::try_new() {
         return v3.vectorize(Fused(work, v3));
@@ -556,7 +625,7 @@ impl Work for Prepare<'_> {
 }
 
 /// candle's softmax: `exp(x - max) / sum`.
-fn softmax(logits: [f32; CLASSES]) -> [f32; CLASSES] {
+pub(crate) fn softmax(logits: [f32; CLASSES]) -> [f32; CLASSES] {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let exps = logits.map(|l| (l - max).exp());
     let sum: f32 = exps.iter().sum();
@@ -787,9 +856,9 @@ mod tests {
             .fold(0.0, f32::max)
     }
 
-    fn check_against_candle(vb: &VarBuilder<'_>, seed: u64) {
-        let reference = Network::new(vb).expect("candle's network");
-        let fast = FastNetwork::new(vb).expect("the fast network");
+    fn check_against_candle(vb: &VarBuilder<'_>, widths: Widths, seed: u64) {
+        let reference = Network::new(vb, widths).expect("candle's network");
+        let fast = FastNetwork::new(vb, widths).expect("the fast network");
         // Odd, so the two threads get different numbers of cells.
         let (nhwc, nchw) = random_inputs(5, seed);
         let expected = candle_probabilities(&reference, &nchw);
@@ -803,41 +872,48 @@ mod tests {
             assert!(one.iter().zip(probabilities).all(|(a, b)| (a - b).abs() < 1e-6));
         }
         // So does the baseline build of the kernels.
-        let portable = FastNetwork::new(vb).expect("the fast network").portable();
+        let portable = FastNetwork::new(vb, widths).expect("the fast network").portable();
         let difference = max_difference(&portable.forward_many(&nhwc), &expected);
         assert!(difference < PROBABILITY_TOLERANCE, "portable: max |Δp| = {difference}");
     }
 
     #[test]
     fn the_fast_network_matches_candle_with_the_shipped_weights() {
-        check_against_candle(&shipped(), 7);
+        check_against_candle(&shipped(), Widths::FIRST, 7);
     }
 
     #[test]
     fn the_fast_network_matches_candle_with_random_weights() {
         // Freshly initialised weights, with random biases too (candle starts some at zero),
-        // so no property of the trained model hides a layout mistake.
-        let varmap = VarMap::new();
-        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-        Network::new(&vb).expect("fresh weights");
-        let mut rng = Rng::new(11);
-        for (name, var) in varmap.data().lock().expect("weights").iter() {
-            if name.ends_with("bias") {
-                let n = var.elem_count();
-                let values: Vec<f32> = (0..n).map(|_| rng.unit() * 0.2 - 0.1).collect();
-                var.set(&Tensor::from_vec(values, n, &Device::Cpu).expect("bias"))
-                    .expect("set the bias");
+        // so no property of the trained model hides a layout mistake; at the first widths and
+        // at others (equal neighbours, the widest allowed).
+        for widths in [
+            Widths::FIRST,
+            Widths::new([16, 16, 48, 32]).expect("widths"),
+            Widths::new([32, 32, 64, 256]).expect("widths"),
+        ] {
+            let varmap = VarMap::new();
+            let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+            Network::new(&vb, widths).expect("fresh weights");
+            let mut rng = Rng::new(11);
+            for (name, var) in varmap.data().lock().expect("weights").iter() {
+                if name.ends_with("bias") {
+                    let n = var.elem_count();
+                    let values: Vec<f32> = (0..n).map(|_| rng.unit() * 0.2 - 0.1).collect();
+                    var.set(&Tensor::from_vec(values, n, &Device::Cpu).expect("bias"))
+                        .expect("set the bias");
+                }
             }
+            check_against_candle(&vb, widths, 3);
         }
-        check_against_candle(&vb, 3);
     }
 
     #[test]
     fn a_layout_mistake_would_be_caught() {
         // The comparison can fail: the same inputs, one cell's input mirrored, differ.
         let vb = shipped();
-        let reference = Network::new(&vb).expect("candle's network");
-        let fast = FastNetwork::new(&vb).expect("the fast network");
+        let reference = Network::new(&vb, Widths::FIRST).expect("candle's network");
+        let fast = FastNetwork::new(&vb, Widths::FIRST).expect("the fast network");
         let (mut nhwc, nchw) = random_inputs(1, 5);
         nhwc.reverse();
         let difference =
@@ -859,7 +935,7 @@ mod tests {
 
     #[test]
     fn the_fast_preprocessing_matches_prepare() {
-        let fast = FastNetwork::new(&shipped()).expect("the fast network");
+        let fast = FastNetwork::new(&shipped(), Widths::FIRST).expect("the fast network");
         let mut scratch = Scratch::new(&fast);
         let mut rng = Rng::new(17);
         // Downscaled (250, as the Matek patches; odd and non-square ones), copied (80: the

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod backprop;
 pub mod cells;
 pub mod classify;
 pub mod decode;

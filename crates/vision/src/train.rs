@@ -6,19 +6,22 @@
 //! angles and reflections; it is shifted by a few pixels (the crop is never perfectly
 //! centred); and its colour is jittered mildly (each channel's gain and the brightness), for
 //! the stain and camera differences between laboratories.
+//!
+//! The arithmetic of each step (gradients and AdamW) is [`crate::backprop`]'s, on the CPU
+//! kernels inference uses; candle is only the reference its tests check against.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use candle_core::{DType, Device, Tensor, Var};
-use candle_nn::{Optimizer, VarBuilder, VarMap};
 use image::RgbImage;
 
 use crate::VisionError;
+use crate::backprop::{AdamW, Example, Weights, loss_and_gradients};
 use crate::classify::{
-    ARCHITECTURE, INPUT_SIDE, ModelClass, Network, TrainingRecord, prepare, push_chw, save,
+    ARCHITECTURE, INPUT_SIDE, ModelClass, TrainingRecord, Widths, prepare, save,
 };
+use crate::infer::INPUT_LEN;
 use crate::metrics::Metrics;
 
 /// A labelled image: its path relative to its folder's root, and its class.
@@ -150,6 +153,8 @@ pub struct TrainOptions {
     /// Each class's weight in the loss, in [`ModelClass::ALL`] order (1 for all by default): a
     /// heavier class costs more when missed, trading some recall of the others for its own.
     pub class_weights: [f32; 7],
+    /// The channels of the network's convolutions.
+    pub widths: Widths,
 }
 
 impl Default for TrainOptions {
@@ -162,6 +167,7 @@ impl Default for TrainOptions {
             seed: 20_261_124,
             model_version: "1".to_owned(),
             class_weights: [1.0; 7],
+            widths: Widths::FIRST,
         }
     }
 }
@@ -192,16 +198,17 @@ fn load(
     Ok(out)
 }
 
-/// One augmented copy of a prepared image, as channel-major floats.
+/// One augmented copy of a prepared image, as the network's channel-last input
+/// (`[(y * side + x) * 3 + c]`).
 fn augment(image: &RgbImage, rng: &mut Rng, out: &mut Vec<f32>) {
     let side = INPUT_SIDE as i64;
     let transform = rng.below(8);
     let (dx, dy) = (rng.below(7) as i64 - 3, rng.below(7) as i64 - 3);
     let gains = [0.9 + 0.2 * rng.unit(), 0.9 + 0.2 * rng.unit(), 0.9 + 0.2 * rng.unit()];
     let brightness = (rng.unit() - 0.5) * 0.16;
-    for (channel, gain) in gains.iter().enumerate() {
-        for y in 0..side {
-            for x in 0..side {
+    for y in 0..side {
+        for x in 0..side {
+            for (channel, gain) in gains.iter().enumerate() {
                 // Where this output pixel comes from: shift, then one of the 8 symmetries.
                 let (sx, sy) = ((x + dx).clamp(0, side - 1), (y + dy).clamp(0, side - 1));
                 let (u, v) = match transform {
@@ -222,38 +229,18 @@ fn augment(image: &RgbImage, rng: &mut Rng, out: &mut Vec<f32>) {
 }
 
 /// Cross-entropy with a weight per example: `-(Σ wᵢ · log pᵢ[yᵢ]) / Σ wᵢ`. With every weight 1
-/// it is the plain mean cross-entropy.
-fn weighted_cross_entropy(
-    logits: &Tensor,
-    labels: &Tensor,
-    weights: &Tensor,
-) -> Result<Tensor, VisionError> {
+/// it is the plain mean cross-entropy. candle's, the reference [`crate::backprop`]'s loss is
+/// checked against.
+#[cfg(test)]
+pub(crate) fn weighted_cross_entropy(
+    logits: &candle_core::Tensor,
+    labels: &candle_core::Tensor,
+    weights: &candle_core::Tensor,
+) -> Result<candle_core::Tensor, VisionError> {
     let log_p = candle_nn::ops::log_softmax(logits, candle_core::D::Minus1)?;
     let picked = log_p.gather(&labels.unsqueeze(1)?, 1)?.squeeze(1)?;
     let total = weights.sum_all()?;
     Ok((picked * weights)?.sum_all()?.neg()?.broadcast_div(&total)?)
-}
-
-/// Kaiming-uniform initial weights from the seeded generator (candle's own CPU generator cannot
-/// be seeded), biases zero.
-fn initialise(varmap: &VarMap, rng: &mut Rng) -> Result<(), VisionError> {
-    let data = varmap.data().lock().map_err(|_| VisionError::Model("weights lock".into()))?;
-    let mut names: Vec<&String> = data.keys().collect();
-    names.sort();
-    for name in names {
-        let var: &Var = &data[name];
-        let dims = var.dims().to_vec();
-        let count: usize = dims.iter().product();
-        let values: Vec<f32> = if name.ends_with("bias") {
-            vec![0.0; count]
-        } else {
-            let fan_in: usize = dims[1..].iter().product();
-            let bound = (6.0 / fan_in as f32).sqrt();
-            (0..count).map(|_| (rng.unit() * 2.0 - 1.0) * bound).collect()
-        };
-        var.set(&Tensor::from_vec(values, dims, &Device::Cpu)?)?;
-    }
-    Ok(())
 }
 
 /// Trains on `items` and writes the model to `out`. `data` describes the sources (with their
@@ -266,7 +253,6 @@ pub fn train(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<TrainingRecord, VisionError> {
     let started = Instant::now();
-    let device = Device::Cpu;
     let (train_items, validation_items) = split(items, options.validation_fraction, options.seed);
     if train_items.is_empty() || validation_items.is_empty() {
         return Err(VisionError::Data("too few images to hold some out for validation".into()));
@@ -276,63 +262,50 @@ pub fn train(
     let images = load(&all, progress)?;
     let (train_images, validation_images) = images.split_at(train_items.len());
 
-    let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
-    let network = Network::new(&vb)?;
     let mut rng = Rng::new(options.seed ^ 0x5EED);
-    initialise(&varmap, &mut rng)?;
-    let mut optimiser = candle_nn::AdamW::new(
-        varmap.all_vars(),
-        candle_nn::ParamsAdamW {
-            lr: options.learning_rate,
-            weight_decay: 1e-4,
-            ..Default::default()
-        },
-    )?;
-    let side = INPUT_SIDE as usize;
-    let labels: Vec<u32> = train_items
+    let mut weights = Weights::initial(options.widths, &mut rng);
+    let mut optimiser = AdamW::new(options.widths, options.learning_rate, 1e-4);
+    let labels: Vec<usize> = train_items
         .iter()
-        .map(|i| ModelClass::ALL.iter().position(|c| *c == i.class).unwrap_or(0) as u32)
+        .map(|i| ModelClass::ALL.iter().position(|c| *c == i.class).unwrap_or(0))
         .collect();
+    let mut validation_inputs = Vec::with_capacity(validation_images.len() * INPUT_LEN);
+    for image in validation_images {
+        push_hwc(image, &mut validation_inputs);
+    }
     let steps_per_epoch = train_items.len().div_ceil(options.batch);
     let total_steps = (steps_per_epoch * options.epochs).max(1);
     let mut step = 0;
     let mut order: Vec<usize> = (0..train_items.len()).collect();
     let mut last_metrics = None;
+    let mut input = Vec::with_capacity(options.batch * INPUT_LEN);
     for epoch in 0..options.epochs {
         rng.shuffle(&mut order);
         let mut loss_sum = 0.0;
         for batch in order.chunks(options.batch) {
             let progress_fraction = step as f64 / total_steps as f64;
-            optimiser.set_learning_rate(
-                options.learning_rate
-                    * 0.5
-                    * (1.0 + (std::f64::consts::PI * progress_fraction).cos()),
-            );
-            let mut input = Vec::with_capacity(batch.len() * 3 * side * side);
+            optimiser.learning_rate = options.learning_rate
+                * 0.5
+                * (1.0 + (std::f64::consts::PI * progress_fraction).cos());
+            input.clear();
             for &i in batch {
                 augment(&train_images[i], &mut rng, &mut input);
             }
-            let x = Tensor::from_vec(input, (batch.len(), 3, side, side), &device)?;
-            let y = Tensor::from_vec(
-                batch.iter().map(|&i| labels[i]).collect::<Vec<_>>(),
-                batch.len(),
-                &device,
-            )?;
-            let weights = Tensor::from_vec(
-                batch
-                    .iter()
-                    .map(|&i| options.class_weights[labels[i] as usize])
-                    .collect::<Vec<f32>>(),
-                batch.len(),
-                &device,
-            )?;
-            let loss = weighted_cross_entropy(&network.forward(&x, None)?, &y, &weights)?;
-            optimiser.backward_step(&loss)?;
-            loss_sum += loss.to_scalar::<f32>()?;
+            let examples: Vec<Example<'_>> = input
+                .chunks_exact(INPUT_LEN)
+                .zip(batch)
+                .map(|(input, &i)| Example {
+                    input,
+                    label: labels[i],
+                    weight: options.class_weights[labels[i]],
+                })
+                .collect();
+            let (loss, grads) = loss_and_gradients(&weights, &examples, false);
+            optimiser.step(&mut weights, &grads);
+            loss_sum += loss;
             step += 1;
         }
-        let metrics = evaluate(&network, validation_images, &validation_items, &device)?;
+        let metrics = evaluate(&weights, &validation_inputs, &validation_items)?;
         progress(Progress::Epoch(
             epoch + 1,
             options.epochs,
@@ -343,7 +316,7 @@ pub fn train(
     }
     let validation = match last_metrics {
         Some(m) => m,
-        None => evaluate(&network, validation_images, &validation_items, &device)?,
+        None => evaluate(&weights, &validation_inputs, &validation_items)?,
     };
     let mut images_per_class = HashMap::new();
     for item in items {
@@ -355,16 +328,19 @@ pub fn train(
         classes: ModelClass::ALL.iter().map(|c| c.code().to_owned()).collect(),
         input_side: INPUT_SIDE,
         centre_fraction: crate::classify::CENTRE_FRACTION,
+        widths: options.widths,
         data,
         images_per_class,
         seed: options.seed,
         validation_fraction: options.validation_fraction,
         validation_files: validation_items.iter().map(|i| i.path.clone()).collect(),
         schedule: format!(
-            "{} epochs, batch {}, AdamW peak lr {} with cosine decay, weight decay 1e-4; \
+            "network widths {}; {} epochs, batch {}, AdamW peak lr {} with cosine decay, weight \
+             decay 1e-4; \
              augmentation: 8 right-angle rotations/reflections, shifts up to 3 px, channel gain \
              0.9-1.1, brightness +/-0.08; input {}x{} from the central {:.0}% of each patch; \
              class weights in the loss {}",
+            options.widths,
             options.epochs,
             options.batch,
             options.learning_rate,
@@ -381,37 +357,39 @@ pub fn train(
         training_seconds: started.elapsed().as_secs_f64(),
         validation,
     };
-    save(&varmap, &record, out)?;
+    save(&weights.tensors()?, &record, out)?;
     Ok(record)
 }
 
-/// Validation metrics of `network` on prepared images.
-fn evaluate(
-    network: &Network,
-    images: &[RgbImage],
-    items: &[Labelled],
-    device: &Device,
-) -> Result<Metrics, VisionError> {
-    let side = INPUT_SIDE as usize;
-    let mut pairs = Vec::with_capacity(items.len());
-    for (chunk, labels) in images.chunks(128).zip(items.chunks(128)) {
-        let mut input = Vec::with_capacity(chunk.len() * 3 * side * side);
-        for image in chunk {
-            push_chw(image, &mut input);
-        }
-        let x = Tensor::from_vec(input, (chunk.len(), 3, side, side), device)?;
-        let calls = network.forward(&x, None)?.argmax(candle_core::D::Minus1)?.to_vec1::<u32>()?;
-        for (call, item) in calls.into_iter().zip(labels) {
+/// Validation metrics of `weights` on prepared inputs (channel-last, one after the other).
+fn evaluate(weights: &Weights, inputs: &[f32], items: &[Labelled]) -> Result<Metrics, VisionError> {
+    let probabilities = weights.fast_network()?.forward_many(inputs);
+    let pairs: Vec<(usize, usize)> = probabilities
+        .iter()
+        .zip(items)
+        .map(|(p, item)| {
             let truth = ModelClass::ALL.iter().position(|c| *c == item.class).unwrap_or(0);
-            pairs.push((truth, call as usize));
-        }
-    }
+            let call = p
+                .iter()
+                .enumerate()
+                .fold((0, f32::MIN), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+                .0;
+            (truth, call)
+        })
+        .collect();
     let codes: Vec<&str> = ModelClass::ALL.iter().map(|c| c.code()).collect();
     Ok(Metrics::from_pairs(&codes, &pairs))
 }
 
+/// Appends an image's pixels channel-last, scaled as [`push_chw`] scales them.
+fn push_hwc(image: &RgbImage, out: &mut Vec<f32>) {
+    out.extend(image.pixels().flat_map(|p| p.0.map(|v| f32::from(v) / 127.5 - 1.0)));
+}
+
 #[cfg(test)]
 mod tests {
+    use candle_core::{Device, Tensor};
+
     use super::*;
 
     #[test]
@@ -479,12 +457,12 @@ mod tests {
         let patch = RgbImage::from_pixel(INPUT_SIDE, INPUT_SIDE, image::Rgb([128, 64, 200]));
         let mut out = Vec::new();
         augment(&patch, &mut Rng::new(1), &mut out);
-        let side = (INPUT_SIDE * INPUT_SIDE) as usize;
-        assert_eq!(out.len(), 3 * side);
+        assert_eq!(out.len(), INPUT_LEN);
         let base = [128.0 / 127.5 - 1.0, 64.0 / 127.5 - 1.0, 200.0 / 127.5 - 1.0];
-        for (c, plane) in out.chunks(side).enumerate() {
-            assert!(plane.iter().all(|v| (v - plane[0]).abs() < 1e-6), "one value per channel");
-            assert!((plane[0] - base[c]).abs() < 0.3, "mild jitter");
+        for (c, base) in base.iter().enumerate() {
+            let channel: Vec<f32> = out.iter().skip(c).step_by(3).copied().collect();
+            assert!(channel.iter().all(|v| (v - channel[0]).abs() < 1e-6), "one value each");
+            assert!((channel[0] - base).abs() < 0.3, "mild jitter");
         }
     }
 

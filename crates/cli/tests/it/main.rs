@@ -495,6 +495,49 @@ fn train_refuses_a_class_weight_it_cannot_use_naming_the_option() {
 }
 
 #[test]
+fn train_takes_the_network_widths_and_refuses_widths_it_cannot_use_naming_the_option() {
+    let dir = workdir();
+    let data =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vision/tests/data/marrow-cells");
+    for (widths, words) in [
+        ("16,32,64", "needs four channel counts"),
+        ("16,32,64,100", "layer 4 has 100 channels"),
+        ("16,x,64,96", "\"x\" is not a whole number"),
+    ] {
+        let outcome = run(
+            dir.path(),
+            &["train", "--data", data.to_str().unwrap(), "--epochs", "1", "--widths", widths],
+            None,
+        );
+        assert!(!outcome.status.success(), "{widths}");
+        assert!(
+            outcome.stderr.contains("--widths") && outcome.stderr.contains(words),
+            "{widths}: {outcome:#?}"
+        );
+        assert!(!dir.path().join("marrow-cells.model").exists(), "nothing was written");
+    }
+    let out = dir.path().join("wide.model");
+    let outcome = run(
+        dir.path(),
+        &[
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--widths",
+            "32,32,48,64",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(outcome.status.success(), "{outcome:#?}");
+    let classifier = marrow_vision::classify::Classifier::load(&out).expect("the model loads");
+    assert_eq!(classifier.record.widths.get(), [32, 32, 48, 64]);
+}
+
+#[test]
 fn import_stores_hl7_and_csv_blood_counts_and_holds_or_names_what_it_cannot() {
     let dir = workdir();
     let (server, _) = demo_server(dir.path());
