@@ -220,9 +220,9 @@ impl Network {
 
 /// A 3x3 convolution (stride 1, padding 1, no bias) of `x` `(batch, cin, side, side)` by
 /// `weight` `(cout, cin, 3, 3)`, as one matrix product over the nine shifted views of the
-/// padded input. Not candle's `conv2d`: candle 0.9.2's CPU `conv2d` gave wrong sums for a
-/// 16-channel 16 x 16 input in `backprop::tests` (a layer whose channels equal its side),
-/// which other widths than the first would meet.
+/// padded input. Not candle's `conv2d`: candle 0.9.2's CPU `conv2d` gives wrong sums whenever
+/// a contiguous input's channels equal its side (16 channels of 16 x 16, 32 of 32 x 32, 3 of
+/// 3 x 3: checked against a plain loop), which widths other than the first meet.
 pub(crate) fn conv3x3(x: &Tensor, weight: &Tensor) -> Result<Tensor, VisionError> {
     let (b, c, h, w) = x.dims4()?;
     let padded = x.pad_with_zeros(2, 1, 1)?.pad_with_zeros(3, 1, 1)?;
@@ -400,9 +400,15 @@ impl Classifier {
         let tensors = candle_core::safetensors::load_buffer(bytes, &device)?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
         let widths = record.widths;
+        let misfit = |e: VisionError| {
+            VisionError::Model(format!(
+                "the weights do not fit the network widths {widths} the training record states: \
+                 {e}"
+            ))
+        };
         Ok(Self {
-            network: Network::new(&vb, widths)?,
-            fast: FastNetwork::new(&vb, widths)?,
+            network: Network::new(&vb, widths).map_err(misfit)?,
+            fast: FastNetwork::new(&vb, widths).map_err(misfit)?,
             device,
             record,
         })
@@ -471,7 +477,7 @@ pub fn save(
 
 /// The model that ships with Marrow, trained on the shared Matek sample (see its training
 /// record, and BENCHMARKS.md for its accuracy).
-const DEFAULT_MODEL: &[u8] = include_bytes!("../models/marrow-cells-v2.model");
+const DEFAULT_MODEL: &[u8] = include_bytes!("../models/marrow-cells-v4.model");
 
 impl Classifier {
     /// The model that ships with Marrow.

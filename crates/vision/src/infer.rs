@@ -817,11 +817,16 @@ mod tests {
     const PROBABILITY_TOLERANCE: f32 = 1e-4;
 
     fn shipped() -> VarBuilder<'static> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/marrow-cells-v2.model");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/marrow-cells-v4.model");
         let bytes = std::fs::read(path).expect("the shipped model");
         let tensors =
             candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).expect("its tensors");
         VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu)
+    }
+
+    /// The shipped model's widths, from its training record.
+    fn shipped_widths() -> Widths {
+        crate::classify::Classifier::shipped().expect("the shipped model").record.widths
     }
 
     /// `n` random inputs, uniform in -1..1, in both layouts: NHWC (this module) and NCHW
@@ -879,7 +884,7 @@ mod tests {
 
     #[test]
     fn the_fast_network_matches_candle_with_the_shipped_weights() {
-        check_against_candle(&shipped(), Widths::FIRST, 7);
+        check_against_candle(&shipped(), shipped_widths(), 7);
     }
 
     #[test]
@@ -910,14 +915,26 @@ mod tests {
 
     #[test]
     fn a_layout_mistake_would_be_caught() {
-        // The comparison can fail: the same inputs, one cell's input mirrored, differ.
+        // The comparison can fail: a real cell's input read in the wrong layout (its
+        // channel-major values taken as channel-last) gives other probabilities. (Random noise
+        // would not show it: the trained network calls any noise about the same.)
         let vb = shipped();
-        let reference = Network::new(&vb, Widths::FIRST).expect("candle's network");
-        let fast = FastNetwork::new(&vb, Widths::FIRST).expect("the fast network");
-        let (mut nhwc, nchw) = random_inputs(1, 5);
-        nhwc.reverse();
-        let difference =
-            max_difference(&fast.forward_many(&nhwc), &candle_probabilities(&reference, &nchw));
+        let reference = Network::new(&vb, shipped_widths()).expect("candle's network");
+        let fast = FastNetwork::new(&vb, shipped_widths()).expect("the fast network");
+        let path =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/marrow-cells/EOS/EOS_00059.jpg");
+        let patch = crate::decode::decode_file(std::path::Path::new(path), &Default::default())
+            .expect("a sample eosinophil");
+        let mut nchw = Vec::new();
+        push_chw(&prepare(&patch), &mut nchw);
+        let correct =
+            Tensor::from_vec(nchw.clone(), (1, 3, SIDE, SIDE), &Device::Cpu).expect("a tensor");
+        let expected = candle_probabilities(&reference, &correct);
+        let mut nhwc = vec![0.0; INPUT_LEN];
+        prepare_into(&patch, &mut nhwc, &mut Scratch::new(&fast));
+        let right = max_difference(&fast.forward_many(&nhwc), &expected);
+        assert!(right < PROBABILITY_TOLERANCE, "the right layout agrees: {right}");
+        let difference = max_difference(&fast.forward_many(&nchw), &expected);
         assert!(difference > PROBABILITY_TOLERANCE, "max |Δp| = {difference}");
     }
 
@@ -935,7 +952,7 @@ mod tests {
 
     #[test]
     fn the_fast_preprocessing_matches_prepare() {
-        let fast = FastNetwork::new(&shipped(), Widths::FIRST).expect("the fast network");
+        let fast = FastNetwork::new(&shipped(), shipped_widths()).expect("the fast network");
         let mut scratch = Scratch::new(&fast);
         let mut rng = Rng::new(17);
         // Downscaled (250, as the Matek patches; odd and non-square ones), copied (80: the

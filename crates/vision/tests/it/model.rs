@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use marrow_vision::classify::{Classifier, ModelClass};
+use marrow_vision::classify::{Classifier, ModelClass, Widths};
 use marrow_vision::decode::{Limits, decode_file};
 use marrow_vision::train::list_folder;
 
@@ -42,14 +42,16 @@ fn the_shipped_model_classifies_held_out_cells_above_the_floor() {
 #[test]
 fn a_model_file_of_another_architecture_is_refused() {
     let bytes = std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/marrow-cells-v2.model"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/marrow-cells-v4.model"),
     )
     .expect("the shipped file");
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).into_owned();
-    assert!(text.contains("marrow-cnn-v1"), "the record is in the header");
+    // Searched in the raw bytes: the header's binary length prefix is not text.
+    let name = b"marrow-cnn-v1";
+    let at = bytes.windows(name.len()).position(|w| w == name);
+    assert!(at.is_some_and(|at| at < 4096), "the record is in the header");
     let tampered = {
         let mut b = bytes.clone();
-        let at = text.find("marrow-cnn-v1").expect("architecture name");
+        let at = at.expect("architecture name");
         b[at + 11] = b'9';
         b
     };
@@ -61,7 +63,7 @@ fn a_model_file_of_another_architecture_is_refused() {
 /// The shipped file with its training record changed by `edit`, the weights as they are.
 fn with_record(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
     let bytes = std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/marrow-cells-v2.model"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/marrow-cells-v4.model"),
     )
     .expect("the shipped file");
     let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes).expect("a header");
@@ -75,12 +77,19 @@ fn with_record(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
 }
 
 /// The weights fit any input size, so a model trained on other inputs would load and misjudge
-/// every cell; it is refused naming what differs. A record from before these were written (the
-/// shipped v2) is read as the 64-pixel, 80 % inputs it was trained on.
+/// every cell; it is refused naming what differs. A record from before these were written (v1
+/// and v2) is read as the 64-pixel, 80 % inputs they were trained on.
 #[test]
 fn a_model_trained_on_other_inputs_is_refused() {
     let as_shipped = with_record(|_| {});
     let model = Classifier::from_bytes(&as_shipped).expect("the shipped record loads");
+    assert_eq!((model.record.input_side, model.record.centre_fraction), (64, 0.8));
+    let older = with_record(|r| {
+        let r = r.as_object_mut().expect("an object");
+        r.remove("input_side");
+        r.remove("centre_fraction");
+    });
+    let model = Classifier::from_bytes(&older).expect("a record without the inputs loads");
     assert_eq!((model.record.input_side, model.record.centre_fraction), (64, 0.8));
     let stated = with_record(|r| {
         r["input_side"] = 64.into();
@@ -93,4 +102,23 @@ fn a_model_trained_on_other_inputs_is_refused() {
     let tighter = with_record(|r| r["centre_fraction"] = 0.7.into());
     let refused = Classifier::from_bytes(&tighter).expect_err("a 70 % crop").to_string();
     assert!(refused.contains("central 70 %"), "{refused}");
+}
+
+/// A record without widths is read as the first widths (16/32/64/96, v1 and v2); the shipped
+/// model's weights are wider, so without its widths it is refused naming them, not misread.
+#[test]
+fn weights_that_do_not_fit_the_recorded_widths_are_refused() {
+    let shipped = Classifier::shipped().expect("the shipped model");
+    assert_ne!(shipped.record.widths, Widths::FIRST, "the shipped model is wider than v2");
+    let no_widths = with_record(|r| {
+        r.as_object_mut().expect("an object").remove("widths");
+    });
+    let refused = Classifier::from_bytes(&no_widths).expect_err("weights wider than 16/32/64/96");
+    assert!(refused.to_string().contains("widths 16/32/64/96"), "{refused}");
+    let other = with_record(|r| r["widths"] = serde_json::json!([32, 64, 128, 256]));
+    let refused = Classifier::from_bytes(&other).expect_err("another last layer").to_string();
+    assert!(refused.contains("32/64/128/256"), "{refused}");
+    let bad = with_record(|r| r["widths"] = serde_json::json!([32, 64, 128, 100]));
+    let refused = Classifier::from_bytes(&bad).expect_err("not a multiple of 16").to_string();
+    assert!(refused.contains("layer 4 has 100 channels"), "{refused}");
 }
