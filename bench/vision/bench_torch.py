@@ -4,7 +4,7 @@
     python bench_torch.py MODEL DUMP_DIR [--batch 64] [--threads 2] [--repeat 5]
                           [--images DATA_DIR]
 
-MODEL is the safetensors file itself (marrow-cells-v2.model): the network is rebuilt with
+MODEL is the safetensors file itself (marrow-cells-v4.model): the network is rebuilt with
 torch.nn and the file's tensors copied in. Everything else (dump, parity check, passes, output)
 is as in bench_ort.py; the probabilities must match Rust's or the script exits with status 1.
 """
@@ -47,7 +47,7 @@ def build(model_path: str) -> tuple[MarrowCnn, str]:
 
 
 def main() -> int:
-    args = arguments(__doc__.splitlines()[0], "safetensors model file (marrow-cells-v2.model)")
+    args = arguments(__doc__.splitlines()[0], "safetensors model file (marrow-cells-v4.model)")
     torch.set_num_threads(args.threads)
     model, _ = build(args.model)
 

@@ -82,7 +82,7 @@ def build(weights: dict, model_version: str) -> onnx.ModelProto:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="safetensors model file (marrow-cells-v2.model)")
+    parser.add_argument("model", help="safetensors model file (marrow-cells-v4.model)")
     parser.add_argument("out", help="ONNX file to write")
     args = parser.parse_args()
 
