@@ -62,6 +62,10 @@ pub(crate) const MR: usize = 6;
 /// that a band's pixel count (128, 64, 64) wastes little of its last 6-pixel tile. The last
 /// layer's 64 pixels are one band.
 const BAND_ROWS: [usize; 3] = [2, 2, 4];
+/// The largest weight panel (`9 x cin x NR` floats) used whole for every tile: 24 KiB, so
+/// that it stays in a 32 KiB first-level data cache beside the tile's inputs. Larger panels are
+/// used a kernel row at a time ([`Conv::band`]).
+const PANEL_CACHE_BYTES: usize = 24 * 1024;
 /// The most channels a layer may have ([`Widths`] checks), so the last layer's sums fit in
 /// registers-sized arrays on the stack.
 const MAX_WIDTH: usize = crate::classify::MAX_WIDTH;
@@ -181,21 +185,55 @@ impl Conv {
         let (side, cin, cout) = (self.side, self.cin, self.cout);
         let stride = (side + 2) * cin;
         let pixels = rows * side;
-        for first in (0..pixels).step_by(MR) {
-            // Where each pixel's 3x3 neighbourhood starts. A short last tile repeats its last
-            // pixel; the extra results are not stored.
+        let run = 3 * cin;
+        // Where each pixel's 3x3 neighbourhood starts, for the tile from pixel `first`. A short
+        // last tile repeats its last pixel; the extra results are not stored.
+        let offsets_from = |first: usize| {
             let mut offsets = [0; MR];
             for (r, offset) in offsets.iter_mut().enumerate() {
                 let p = (first + r).min(pixels - 1);
                 *offset = (y0 + p / side) * stride + (p % side) * cin;
             }
-            let valid = (pixels - first).min(MR);
-            for (block, panel) in self.panels.chunks_exact(9 * cin * NR).enumerate() {
-                let acc = tile(simd, input, &offsets, stride, 3 * cin, panel);
-                for (r, sums) in acc.iter().enumerate().take(valid) {
-                    let out = &mut band[(first + r) * cout + block * NR..][..NR];
-                    out[..8].copy_from_slice(&simd.store(sums[0]));
-                    out[8..].copy_from_slice(&simd.store(sums[1]));
+            offsets
+        };
+        if run * NR * 4 * 3 <= PANEL_CACHE_BYTES {
+            for first in (0..pixels).step_by(MR) {
+                let offsets = offsets_from(first);
+                let valid = (pixels - first).min(MR);
+                for (block, panel) in self.panels.chunks_exact(9 * cin * NR).enumerate() {
+                    let acc = tile(simd, input, &offsets, stride, run, panel);
+                    for (r, sums) in acc.iter().enumerate().take(valid) {
+                        let out = &mut band[(first + r) * cout + block * NR..][..NR];
+                        out[..8].copy_from_slice(&simd.store(sums[0]));
+                        out[8..].copy_from_slice(&simd.store(sums[1]));
+                    }
+                }
+            }
+            return;
+        }
+        // A panel larger than the first-level cache would be streamed from the second level
+        // for every tile. Instead, one kernel row's third of it (`run x NR`) at a time is used
+        // by every tile of the band while it stays in the cache, the three partial sums added
+        // in the band.
+        for (block, panel) in self.panels.chunks_exact(9 * cin * NR).enumerate() {
+            for (ky, rows_of_panel) in panel.chunks_exact(run * NR).enumerate() {
+                for first in (0..pixels).step_by(MR) {
+                    let offsets = offsets_from(first).map(|o| o + ky * stride);
+                    let valid = (pixels - first).min(MR);
+                    let acc = tile(simd, input, &offsets, stride, run, rows_of_panel);
+                    for (r, sums) in acc.iter().enumerate().take(valid) {
+                        let out = &mut band[(first + r) * cout + block * NR..][..NR];
+                        let (lo, hi) = out.split_at_mut(8);
+                        let (lo, hi): (&mut [f32; 8], &mut [f32; 8]) =
+                            (lo.try_into().expect("8"), hi.try_into().expect("8"));
+                        if ky == 0 {
+                            *lo = simd.store(sums[0]);
+                            *hi = simd.store(sums[1]);
+                        } else {
+                            *lo = simd.store(simd.add(simd.load(lo), sums[0]));
+                            *hi = simd.store(simd.add(simd.load(hi), sums[1]));
+                        }
+                    }
                 }
             }
         }
