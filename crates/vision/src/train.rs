@@ -7,7 +7,7 @@
 //! centred); and its colour is jittered mildly (each channel's gain and the brightness), for
 //! the stain and camera differences between laboratories.
 //!
-//! The arithmetic of each step (gradients and AdamW) is [`crate::backprop`]'s, on the CPU
+//! The arithmetic of each step (gradients and AdamW) is `backprop.rs`'s, on the CPU
 //! kernels inference uses; candle is only the reference its tests check against.
 
 use std::collections::HashMap;
