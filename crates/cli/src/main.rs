@@ -136,8 +136,8 @@ enum Command {
         /// Where to write the model file.
         #[arg(long, default_value = "marrow-cells.model")]
         out: std::path::PathBuf,
-        /// Passes over the training images.
-        #[arg(long, default_value_t = 30)]
+        /// Passes over the training images (the shipped model: 60).
+        #[arg(long, default_value_t = 60)]
         epochs: usize,
         /// Seed of the split, the initial weights and the augmentation (recorded in the file).
         #[arg(long, default_value_t = 20_261_124)]
@@ -148,13 +148,15 @@ enum Command {
         /// Version written into the model file.
         #[arg(long, default_value = "1")]
         model_version: String,
-        /// A class's weight in the loss, e.g. `EOS=2` (repeatable; others stay 1): a heavier
-        /// class costs more when missed.
+        /// A class's weight in the loss, e.g. `EOS=2` (repeatable): a heavier class costs more
+        /// when missed. Without any, the shipped model's: EOS=2, MON=1.4, BLA=1.3; with any,
+        /// the classes not named weigh 1.
         #[arg(long = "class-weight")]
         class_weights: Vec<String>,
-        /// Channels of the network's four convolutions, e.g. `32,64,96,128` (each a multiple of
-        /// 16, at most 256; recorded in the model file).
-        #[arg(long, default_value = "16,32,64,96", value_parser = parse_widths)]
+        /// Channels of the network's four convolutions (each a multiple of 16, at most 256;
+        /// recorded in the model file). The default is the shipped model's; v1 and v2 had
+        /// 16,32,64,96.
+        #[arg(long, default_value = "32,64,128,192", value_parser = parse_widths)]
         widths: marrow_vision::classify::Widths,
     },
     /// Add N synthetic cases for benchmarks (never on a clinical database).
@@ -589,9 +591,17 @@ fn parse_widths(text: &str) -> Result<marrow_vision::classify::Widths, String> {
     marrow_vision::classify::Widths::new(widths).map_err(|e| e.to_string())
 }
 
-/// `CODE=WEIGHT` pairs into the model's class order; unnamed classes weigh 1.
+/// The class weights the shipped model (v4) was trained with (BENCHMARKS.md).
+const SHIPPED_CLASS_WEIGHTS: [&str; 3] = ["EOS=2", "MON=1.4", "BLA=1.3"];
+
+/// `CODE=WEIGHT` pairs into the model's class order; unnamed classes weigh 1. No pairs at all
+/// means the shipped model's [`SHIPPED_CLASS_WEIGHTS`].
 fn parse_class_weights(pairs: &[String]) -> anyhow::Result<[f32; 7]> {
     use marrow_vision::classify::ModelClass;
+    if pairs.is_empty() {
+        let shipped: Vec<String> = SHIPPED_CLASS_WEIGHTS.map(str::to_owned).to_vec();
+        return parse_class_weights(&shipped);
+    }
     let mut weights = [1.0f32; 7];
     for pair in pairs {
         let (code, weight) = pair

@@ -527,6 +527,8 @@ fn train_takes_the_network_widths_and_refuses_widths_it_cannot_use_naming_the_op
             "1",
             "--widths",
             "32,32,48,64",
+            "--class-weight",
+            "PMO=1.5",
             "--out",
             out.to_str().unwrap(),
         ],
@@ -535,6 +537,32 @@ fn train_takes_the_network_widths_and_refuses_widths_it_cannot_use_naming_the_op
     assert!(outcome.status.success(), "{outcome:#?}");
     let classifier = marrow_vision::classify::Classifier::load(&out).expect("the model loads");
     assert_eq!(classifier.record.widths.get(), [32, 32, 48, 64]);
+    let schedule = &classifier.record.schedule;
+    assert!(schedule.contains("PMO 1.5") && schedule.contains("EOS 1,"), "{schedule}");
+
+    // Without options, the shipped model's recipe: its widths and class weights.
+    let out = dir.path().join("default.model");
+    let outcome = run(
+        dir.path(),
+        &[
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(outcome.status.success(), "{outcome:#?}");
+    let record = marrow_vision::classify::Classifier::load(&out).expect("loads").record;
+    let shipped = marrow_vision::classify::Classifier::shipped().expect("the shipped model").record;
+    assert_eq!(record.widths, shipped.widths, "the shipped widths by default");
+    let weights =
+        |schedule: &str| schedule.split("class weights in the loss").nth(1).map(str::to_owned);
+    assert_eq!(weights(&record.schedule), weights(&shipped.schedule), "and its class weights");
+    assert!(weights(&record.schedule).is_some_and(|w| w.contains("EOS 2")), "{}", record.schedule);
 }
 
 #[test]
