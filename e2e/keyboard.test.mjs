@@ -131,7 +131,12 @@ async function walkForm(page, submit, fill) {
 async function loginByKeyboard(user) {
   const page = await (await app.browser.newContext(CONTEXT)).newPage();
   await page.goto(`${app.base}/login`);
-  assert.equal((await focused(page)).id, "f-username", "the login page starts in the username field");
+  // The browser applies `autofocus` at its next rendering update, which on a busy machine can
+  // come after the load event: wait for it (bounded), then check.
+  await page
+    .waitForFunction(() => document.activeElement?.id === "f-username", null, { timeout: 5000 })
+    .catch(() => {});
+  assert.equal((await focused(page))?.id, "f-username", "the login page starts in the username field");
   await page.keyboard.type(user);
   const password = await tab(page);
   assert.equal(password.id, "f-password");
