@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use marrow_vision::classify::{Classifier, ModelClass};
+use marrow_vision::classify::{Classifier, ModelClass, Proposal};
 use marrow_vision::decode::{Limits, decode_file};
 use marrow_vision::metrics::Metrics;
 
@@ -65,16 +65,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         for p in &mut proposals {
-            let best = p
-                .probabilities
-                .iter()
-                .enumerate()
-                .fold(0, |best, (i, &v)| if v > p.probabilities[best] { i } else { best });
-            p.top = ModelClass::ALL[best];
-            p.confidence = p.probabilities[best] / 8.0;
-            p.probabilities.iter_mut().for_each(|v| *v /= 8.0);
-            let sure = p.confidence >= marrow_vision::classify::CONFIDENCE_THRESHOLD;
-            p.class = (sure && p.top.counter_class().is_some()).then_some(p.top);
+            let mean = p.probabilities.iter().map(|v| v / 8.0).collect();
+            *p = Proposal::from_probabilities(mean);
         }
     }
     let seconds = started.elapsed().as_secs_f64();

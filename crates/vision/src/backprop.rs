@@ -56,8 +56,8 @@ impl Weights {
         }
     }
 
-    /// Kaiming-uniform weights (bound `sqrt(6 / fan_in)`) from the seeded generator, biases
-    /// zero, drawn in the order of the tensors' names.
+    /// Kaiming-uniform weights (bound `sqrt(6 / fan_in)`) from the seeded generator, drawn
+    /// layer by layer (conv0 to conv3, then the head); biases zero.
     pub fn initial(widths: Widths, rng: &mut Rng) -> Self {
         let mut w = Self::zeros(widths);
         let c = widths.channels();
@@ -209,6 +209,9 @@ struct Buffers {
     grad_in: Vec<f32>,
     /// The weight gradients of the convolutions in the kernel's panel layout.
     panels: [Vec<f32>; 4],
+    /// The last layer's global average, and its gradient.
+    pooled: Vec<f32>,
+    grad_pooled: Vec<f32>,
 }
 
 impl Buffers {
@@ -224,6 +227,8 @@ impl Buffers {
                 layers.convs.iter().map(|c| c.side * c.side * c.cin).max().unwrap_or(0)
             ],
             panels: std::array::from_fn(|i| vec![0.0; layers.convs[i].panels_len()]),
+            pooled: vec![0.0; layers.convs[3].cout],
+            grad_pooled: vec![0.0; layers.convs[3].cout],
         }
     }
 }
@@ -245,8 +250,8 @@ impl Work for Shard<'_> {
         let mut b = Buffers::new(layers);
         let mut grads = Weights::zeros(layers.weights.widths);
         let mut loss = 0.0;
-        let [c0, c1, c2, c3] = &layers.convs;
-        let convs = [c0, c1, c2, c3];
+        let convs = &layers.convs;
+        let c3 = &convs[3];
         for example in examples {
             // Forward, keeping every layer's rectified output.
             copy_into_padded(example.input, &mut b.padded[0], SIDE, 3);
@@ -263,13 +268,14 @@ impl Work for Shard<'_> {
             }
             let width = c3.cout;
             let pixels = (c3.side * c3.side) as f32;
-            let mut pooled = vec![0.0f32; width];
+            let pooled = &mut b.pooled;
+            pooled.fill(0.0);
             for px in b.out[3].chunks_exact(width) {
                 for (p, v) in pooled.iter_mut().zip(px) {
                     *p += v;
                 }
             }
-            for p in &mut pooled {
+            for p in pooled.iter_mut() {
                 *p /= pixels;
             }
             let weights = layers.weights;
@@ -279,7 +285,7 @@ impl Work for Shard<'_> {
                 .zip(weights.head_weight.chunks_exact(width))
                 .zip(&weights.head_bias)
             {
-                *logit = row.iter().zip(&pooled).map(|(w, p)| w * p).sum::<f32>() + bias;
+                *logit = row.iter().zip(pooled.iter()).map(|(w, p)| w * p).sum::<f32>() + bias;
             }
             let probabilities = softmax(logits);
             loss -= example.weight * probabilities[example.label].max(f32::MIN_POSITIVE).ln();
@@ -291,13 +297,14 @@ impl Work for Shard<'_> {
             for g in &mut grad_logits {
                 *g *= factor;
             }
-            let mut grad_pooled = vec![0.0f32; width];
+            let grad_pooled = &mut b.grad_pooled;
+            grad_pooled.fill(0.0);
             for (k, &g) in grad_logits.iter().enumerate() {
                 grads.head_bias[k] += g;
                 let row = &mut grads.head_weight[k * width..][..width];
                 for ((r, p), (gp, w)) in row
                     .iter_mut()
-                    .zip(&pooled)
+                    .zip(pooled.iter())
                     .zip(grad_pooled.iter_mut().zip(&weights.head_weight[k * width..][..width]))
                 {
                     *r += g * p;
@@ -306,13 +313,13 @@ impl Work for Shard<'_> {
             }
             // The global average and the last ReLU.
             for (g, px) in b.grad_out[3].chunks_exact_mut(width).zip(b.out[3].chunks_exact(width)) {
-                for ((g, &v), &gp) in g.iter_mut().zip(px).zip(&grad_pooled) {
+                for ((g, &v), &gp) in g.iter_mut().zip(px).zip(grad_pooled.iter()) {
                     *g = if v > 0.0 { gp / pixels } else { 0.0 };
                 }
             }
             // Down the convolutions.
             for i in (0..4).rev() {
-                let conv = convs[i];
+                let conv = &convs[i];
                 weight_gradient(simd, conv, &b.padded[i], &b.grad_out[i], &mut b.panels[i]);
                 for px in b.grad_out[i].chunks_exact(conv.cout) {
                     for (gb, g) in grads.conv_bias[i].iter_mut().zip(px) {
@@ -325,7 +332,7 @@ impl Work for Shard<'_> {
                 back.band(simd, &b.grad_padded[i], 0, conv.side, grad_in);
                 // Through the pooling and ReLU of the layer below: the gradient goes to the
                 // pixel that was the maximum, if it was positive.
-                let below = convs[i - 1];
+                let below = &convs[i - 1];
                 unpool(
                     grad_in,
                     &b.padded[i],

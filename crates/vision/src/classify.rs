@@ -417,7 +417,12 @@ impl Classifier {
     /// Proposals for cell patches (square, cell-centred, like the Matek patches), computed by
     /// [`crate::infer`] on all cores.
     pub fn classify(&self, patches: &[RgbImage]) -> Result<Vec<Proposal>, VisionError> {
-        Ok(self.fast.classify(patches).into_iter().map(|p| proposal(p.to_vec())).collect())
+        Ok(self
+            .fast
+            .classify(patches)
+            .into_iter()
+            .map(|p| Proposal::from_probabilities(p.to_vec()))
+            .collect())
     }
 
     /// The same proposals computed by candle ([`to_input`] and [`Network::forward`]), in
@@ -429,7 +434,7 @@ impl Classifier {
             let probabilities =
                 candle_nn::ops::softmax(&self.network.forward(&input, None)?, D::Minus1)?;
             for row in probabilities.to_vec2::<f32>()? {
-                out.push(proposal(row));
+                out.push(Proposal::from_probabilities(row));
             }
         }
         Ok(out)
@@ -446,16 +451,21 @@ impl Classifier {
     }
 }
 
-fn proposal(probabilities: Vec<f32>) -> Proposal {
-    let (index, confidence) = probabilities
-        .iter()
-        .copied()
-        .enumerate()
-        .fold((0, f32::MIN), |best, (i, p)| if p > best.1 { (i, p) } else { best });
-    let top = ModelClass::ALL[index];
-    let class =
-        (confidence >= CONFIDENCE_THRESHOLD && top.counter_class().is_some()).then_some(top);
-    Proposal { class, top, confidence, probabilities }
+impl Proposal {
+    /// The proposal for a cell's class probabilities ([`ModelClass::ALL`] order): the most
+    /// probable class, sent to a human below [`CONFIDENCE_THRESHOLD`] or when it is "not
+    /// identifiable".
+    pub fn from_probabilities(probabilities: Vec<f32>) -> Self {
+        let (index, confidence) = probabilities
+            .iter()
+            .copied()
+            .enumerate()
+            .fold((0, f32::MIN), |best, (i, p)| if p > best.1 { (i, p) } else { best });
+        let top = ModelClass::ALL[index];
+        let class =
+            (confidence >= CONFIDENCE_THRESHOLD && top.counter_class().is_some()).then_some(top);
+        Proposal { class, top, confidence, probabilities }
+    }
 }
 
 /// Writes the named weights and `record` as one safetensors file; the record travels in its
@@ -508,11 +518,11 @@ mod tests {
 
     #[test]
     fn doubtful_and_not_identifiable_cells_go_to_a_human() {
-        let sure = proposal(vec![0.9, 0.02, 0.02, 0.02, 0.02, 0.01, 0.01]);
+        let sure = Proposal::from_probabilities(vec![0.9, 0.02, 0.02, 0.02, 0.02, 0.01, 0.01]);
         assert_eq!(sure.class, Some(ModelClass::Blast));
-        let doubtful = proposal(vec![0.4, 0.3, 0.1, 0.1, 0.05, 0.03, 0.02]);
+        let doubtful = Proposal::from_probabilities(vec![0.4, 0.3, 0.1, 0.1, 0.05, 0.03, 0.02]);
         assert_eq!((doubtful.class, doubtful.top), (None, ModelClass::Blast));
-        let nif = proposal(vec![0.01, 0.01, 0.01, 0.01, 0.01, 0.94, 0.01]);
+        let nif = Proposal::from_probabilities(vec![0.01, 0.01, 0.01, 0.01, 0.01, 0.94, 0.01]);
         assert_eq!((nif.class, nif.top), (None, ModelClass::NotIdentifiable));
     }
 

@@ -19,7 +19,7 @@ use image::RgbImage;
 use crate::VisionError;
 use crate::backprop::{AdamW, Example, Weights, loss_and_gradients};
 use crate::classify::{
-    ARCHITECTURE, INPUT_SIDE, ModelClass, TrainingRecord, Widths, prepare, save,
+    ARCHITECTURE, INPUT_SIDE, ModelClass, Proposal, TrainingRecord, Widths, prepare, save,
 };
 use crate::infer::INPUT_LEN;
 use crate::metrics::Metrics;
@@ -368,13 +368,9 @@ fn evaluate(weights: &Weights, inputs: &[f32], items: &[Labelled]) -> Result<Met
         .iter()
         .zip(items)
         .map(|(p, item)| {
-            let truth = ModelClass::ALL.iter().position(|c| *c == item.class).unwrap_or(0);
-            let call = p
-                .iter()
-                .enumerate()
-                .fold((0, f32::MIN), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
-                .0;
-            (truth, call)
+            let index = |class: ModelClass| ModelClass::ALL.iter().position(|c| *c == class);
+            let top = Proposal::from_probabilities(p.to_vec()).top;
+            (index(item.class).unwrap_or(0), index(top).unwrap_or(0))
         })
         .collect();
     let codes: Vec<&str> = ModelClass::ALL.iter().map(|c| c.code()).collect();

@@ -469,53 +469,66 @@ fn export_cells_writes_a_labelled_folder_that_train_can_read() {
     assert!(again.stderr.contains("is not empty"), "{again:#?}");
 }
 
+/// The committed sample of labelled cells `marrow train` reads in these tests.
+fn sample_cells() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vision/tests/data/marrow-cells")
+}
+
+/// `marrow train --epochs 1 OPTION VALUE` fails naming the option and `words` for each case,
+/// and writes no model.
+fn assert_train_refuses(dir: &std::path::Path, option: &str, cases: &[(&str, &str)]) {
+    let data = sample_cells();
+    for (value, words) in cases {
+        let outcome = run(
+            dir,
+            &[
+                "train",
+                "--data",
+                data.to_str().expect("a UTF-8 path"),
+                "--epochs",
+                "1",
+                option,
+                value,
+            ],
+            None,
+        );
+        assert!(!outcome.status.success(), "{option} {value}");
+        assert!(
+            outcome.stderr.contains(option) && outcome.stderr.contains(words),
+            "{option} {value}: {outcome:#?}"
+        );
+        assert!(!dir.join("marrow-cells.model").exists(), "nothing was written");
+    }
+}
+
 #[test]
 fn train_refuses_a_class_weight_it_cannot_use_naming_the_option() {
     let dir = workdir();
-    let data =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vision/tests/data/marrow-cells");
-    for (weight, words) in [
-        ("EOS", "is not CODE=WEIGHT"),
-        ("XYZ=2", "\"XYZ\" is not one of BLA, EOS"),
-        ("EOS=0", "from 0.1 to 10"),
-        ("EOS=nan", "from 0.1 to 10"),
-    ] {
-        let outcome = run(
-            dir.path(),
-            &["train", "--data", data.to_str().unwrap(), "--epochs", "1", "--class-weight", weight],
-            None,
-        );
-        assert!(!outcome.status.success(), "{weight}");
-        assert!(
-            outcome.stderr.contains("--class-weight") && outcome.stderr.contains(words),
-            "{weight}: {outcome:#?}"
-        );
-        assert!(!dir.path().join("marrow-cells.model").exists(), "nothing was written");
-    }
+    assert_train_refuses(
+        dir.path(),
+        "--class-weight",
+        &[
+            ("EOS", "is not CODE=WEIGHT"),
+            ("XYZ=2", "\"XYZ\" is not one of BLA, EOS"),
+            ("EOS=0", "from 0.1 to 10"),
+            ("EOS=nan", "from 0.1 to 10"),
+        ],
+    );
 }
 
 #[test]
 fn train_takes_the_network_widths_and_refuses_widths_it_cannot_use_naming_the_option() {
     let dir = workdir();
-    let data =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vision/tests/data/marrow-cells");
-    for (widths, words) in [
-        ("16,32,64", "needs four channel counts"),
-        ("16,32,64,100", "layer 4 has 100 channels"),
-        ("16,x,64,96", "\"x\" is not a whole number"),
-    ] {
-        let outcome = run(
-            dir.path(),
-            &["train", "--data", data.to_str().unwrap(), "--epochs", "1", "--widths", widths],
-            None,
-        );
-        assert!(!outcome.status.success(), "{widths}");
-        assert!(
-            outcome.stderr.contains("--widths") && outcome.stderr.contains(words),
-            "{widths}: {outcome:#?}"
-        );
-        assert!(!dir.path().join("marrow-cells.model").exists(), "nothing was written");
-    }
+    assert_train_refuses(
+        dir.path(),
+        "--widths",
+        &[
+            ("16,32,64", "needs four channel counts"),
+            ("16,32,64,100", "layer 4 has 100 channels"),
+            ("16,x,64,96", "\"x\" is not a whole number"),
+        ],
+    );
+    let data = sample_cells();
     let out = dir.path().join("wide.model");
     let outcome = run(
         dir.path(),
